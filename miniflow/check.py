@@ -1,0 +1,46 @@
+"""Checking backpropagation against finite differences."""
+import numpy as np
+
+from .graph import backward_pass, forward_pass, topological_sort
+
+
+def gradient_check(cost, feed_dict, epsilon=1e-6):
+    r"""Compare each fed Input's backprop gradient with a central difference.
+
+    For every element $w$ of every fed value, the numerical gradient is
+    $\frac{C(w + \epsilon) - C(w - \epsilon)}{2\epsilon}$. Returns {Input: relative error},
+    where relative error is $\|g_{backprop} - g_{numeric}\| / (\|g_{backprop}\| + \|g_{numeric}\|)$
+    (0 when both are zero). Below about 1e-5 is right (tiny gradients magnify rounding);
+    above 1e-2 is wrong.
+    If `cost` is not a scalar, the sum of its elements is the cost.
+    """
+    feed_dict = {node: np.array(value, dtype=float) for node, value in feed_dict.items()}
+    graph = topological_sort(feed_dict)
+    forward_pass(cost, graph)
+    backward_pass(graph)
+    backprop = {node: node.gradients[node].copy() for node in feed_dict}
+
+    def total_cost():
+        return float(np.sum(forward_pass(cost, graph)))
+
+    errors = {}
+    for node in feed_dict:
+        values = node.value
+        numeric = np.zeros_like(values)
+        for i in np.ndindex(values.shape):
+            original = values[i]
+            values[i] = original + epsilon
+            plus = total_cost()
+            values[i] = original - epsilon
+            minus = total_cost()
+            values[i] = original
+            numeric[i] = (plus - minus) / (2 * epsilon)
+        errors[node] = _relative_error(backprop[node], numeric)
+    forward_pass(cost, graph)
+    backward_pass(graph)
+    return errors
+
+
+def _relative_error(a, b):
+    scale = np.linalg.norm(a) + np.linalg.norm(b)
+    return float(np.linalg.norm(a - b) / scale) if scale > 0 else 0.0
