@@ -51,16 +51,20 @@ class Node:
         """Fill `self.gradients` with dCost/d(input) for every inbound node."""
         raise NotImplementedError(f"{type(self).__name__}.backward")
 
-    def outbound_gradients(self):
-        r"""Yield $\partial C / \partial \mathrm{self}$ as sent back by each consumer of this node.
+    def upstream_gradient(self):
+        r"""$\partial C / \partial \mathrm{self}$: the sum of the gradients sent back by every consumer.
 
+        The chain rule over fan-out: a node used by two consumers gets both contributions.
         The node at the end of the graph has no consumers: it is the cost itself,
         and $\partial C / \partial C = 1$.
         """
-        if not self.outbound_nodes:
-            yield np.ones_like(self.value, dtype=float)
-        for n in self.outbound_nodes:
-            yield n.gradients[self]
+        consumers = self.outbound_nodes
+        if not consumers:   # this node is the cost itself
+            return 1.0 if np.ndim(self.value) == 0 else np.ones_like(self.value, dtype=float)
+        grad = consumers[0].gradients[self]
+        for n in consumers[1:]:
+            grad = grad + n.gradients[self]
+        return grad
 
 
 # --- sorting --------------------------------------------------------------
@@ -154,12 +158,17 @@ def trace(callback):
         _tracers.remove(callback)
 
 
+def _notify(step, node):
+    for callback in _tracers:
+        callback(step, node)
+
+
 def forward_pass(output_node, sorted_nodes):
     """Run `forward` on every node in order; return the value of `output_node`."""
     for n in sorted_nodes:
         n.forward()
-        for callback in _tracers:
-            callback("forward", n)
+        if _tracers:
+            _notify("forward", n)
     return output_node.value
 
 
@@ -170,8 +179,8 @@ def backward_pass(sorted_nodes):
             raise MiniflowError(f"{n.name!r} has no value: run the forward pass before the backward pass")
     for n in reversed(sorted_nodes):
         n.backward()
-        for callback in _tracers:
-            callback("backward", n)
+        if _tracers:
+            _notify("backward", n)
 
 
 def forward_and_backward(graph):

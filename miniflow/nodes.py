@@ -1,19 +1,14 @@
 """The nodes: each one's forward math, with its local derivative right below it.
 
-Every `backward` follows the same pattern: start each input's gradient at zero,
-then, for every consumer of this node, add (never assign) the chain-rule term
-    dC/d(input) += dC/d(self) * d(self)/d(input)
-so a node used by two consumers gets both contributions.
+Every `backward` applies the chain rule once per input:
+    dC/d(input) = dC/d(self) * d(self)/d(input)
+where dC/d(self) = `self.upstream_gradient()` already sums what every consumer
+of this node sent back, so a node used by two consumers gets both contributions.
 """
 import numpy as np
 from scipy.special import expit
 
 from .graph import MiniflowError, Node
-
-
-def _zeros_for(nodes):
-    """A fresh gradient of zeros for each node, shaped like its value."""
-    return {n: np.zeros_like(n.value, dtype=float) for n in nodes}
 
 
 class Input(Node):
@@ -27,10 +22,8 @@ class Input(Node):
             raise MiniflowError(f"Input {self.name!r} has no value: put it in the feed_dict")
 
     def backward(self):
-        grad = np.zeros_like(self.value, dtype=float)
-        for grad_cost in self.outbound_gradients():
-            grad += grad_cost
-        self.gradients = {self: grad}
+        # Nothing flows further back: keep dC/d(self) for whoever updates or inspects this input.
+        self.gradients[self] = self.upstream_gradient()
 
 
 class Add(Node):
@@ -46,10 +39,10 @@ class Add(Node):
         self.value = _broadcasting(self, "add", values, sum)
 
     def backward(self):
-        self.gradients = _zeros_for(self.inbound_nodes)
-        for grad_cost in self.outbound_gradients():
-            for n in self.inbound_nodes:
-                self.gradients[n] += _unbroadcast(grad_cost, np.shape(n.value))
+        grad = self.upstream_gradient()
+        self.gradients = dict.fromkeys(self.inbound_nodes, 0.0)   # Add(x, x) adds into x twice
+        for n in self.inbound_nodes:
+            self.gradients[n] = self.gradients[n] + _unbroadcast(grad, np.shape(n.value))
 
 
 class Mul(Node):
@@ -65,12 +58,12 @@ class Mul(Node):
         self.value = _broadcasting(self, "multiply", values, _product)
 
     def backward(self):
-        self.gradients = _zeros_for(self.inbound_nodes)
+        grad = self.upstream_gradient()
         values = [n.value for n in self.inbound_nodes]
-        for grad_cost in self.outbound_gradients():
-            for i, n in enumerate(self.inbound_nodes):
-                others = _product(values[:i] + values[i + 1:])
-                self.gradients[n] += _unbroadcast(grad_cost * others, np.shape(n.value))
+        self.gradients = dict.fromkeys(self.inbound_nodes, 0.0)   # Mul(x, x) adds into x twice
+        for i, n in enumerate(self.inbound_nodes):
+            others = _product(values[:i] + values[i + 1:])
+            self.gradients[n] = self.gradients[n] + _unbroadcast(grad * others, np.shape(n.value))
 
 
 class Linear(Node):
@@ -80,17 +73,16 @@ class Linear(Node):
         super().__init__([X, W, b], name)
 
     def forward(self):
-        X, W, b = (n.value for n in self.inbound_nodes)
-        _check_linear_shapes(self, X, W, b)
-        self.value = X @ W + b
+        X, W, b = self.inbound_nodes
+        _check_linear_shapes(self, X.value, W.value, b.value)
+        self.value = X.value @ W.value + b.value
 
     def backward(self):
         X, W, b = self.inbound_nodes
-        self.gradients = _zeros_for(self.inbound_nodes)
-        for grad_cost in self.outbound_gradients():
-            self.gradients[X] += grad_cost @ W.value.T
-            self.gradients[W] += X.value.T @ grad_cost
-            self.gradients[b] += grad_cost.sum(axis=0)   # b was added to every row
+        grad = self.upstream_gradient()                   # (n, m), like self.value
+        self.gradients[X] = grad @ W.value.T              # (n, m) @ (m, k) -> (n, k)
+        self.gradients[W] = X.value.T @ grad              # (k, n) @ (n, m) -> (k, m)
+        self.gradients[b] = grad.sum(axis=0)              # b was added to every row -> (m,)
 
 
 class Sigmoid(Node):
@@ -103,11 +95,8 @@ class Sigmoid(Node):
         self.value = expit(self.inbound_nodes[0].value)   # 1/(1+exp(-x)), without overflow
 
     def backward(self):
-        x = self.inbound_nodes[0]
-        self.gradients = _zeros_for([x])
-        s = self.value
-        for grad_cost in self.outbound_gradients():
-            self.gradients[x] += s * (1 - s) * grad_cost
+        s = self.value                                    # the derivative needs only the output
+        self.gradients[self.inbound_nodes[0]] = s * (1 - s) * self.upstream_gradient()
 
 
 class MSE(Node):
@@ -117,22 +106,18 @@ class MSE(Node):
         super().__init__([y, a], name)
 
     def forward(self):
-        y, a = (n.value for n in self.inbound_nodes)
-        if np.size(y) != np.size(a):
-            raise MiniflowError(
-                f"MSE {self.name!r} compares y and a element by element, but y has shape {np.shape(y)} "
-                f"({np.size(y)} elements) and a has shape {np.shape(a)} ({np.size(a)} elements)")
         # Compare as columns: (3,) minus (3, 1) would broadcast to (3, 3).
-        self.diff = np.reshape(y, (-1, 1)) - np.reshape(a, (-1, 1))
+        y, a = (np.asarray(n.value).reshape(-1, 1) for n in self.inbound_nodes)
+        if y.shape != a.shape:
+            _raise_size_mismatch(self)
+        self.diff = y - a
         self.value = np.mean(self.diff ** 2)
 
     def backward(self):
         y, a = self.inbound_nodes
-        self.gradients = _zeros_for(self.inbound_nodes)
-        m = self.diff.size
-        for grad_cost in self.outbound_gradients():
-            self.gradients[y] += np.reshape((2 / m) * grad_cost * self.diff, np.shape(y.value))
-            self.gradients[a] += np.reshape((-2 / m) * grad_cost * self.diff, np.shape(a.value))
+        grad_y = (2 / self.diff.size) * self.upstream_gradient() * self.diff
+        self.gradients[y] = grad_y.reshape(np.shape(y.value))   # each gradient has its value's shape
+        self.gradients[a] = -grad_y.reshape(np.shape(a.value))
 
 
 # --- helpers --------------------------------------------------------------
@@ -164,9 +149,18 @@ def _unbroadcast(grad, shape):
     return grad
 
 
+def _raise_size_mismatch(node):
+    y, a = (n.value for n in node.inbound_nodes)
+    raise MiniflowError(
+        f"MSE {node.name!r} compares y and a element by element, but y has shape {np.shape(y)} "
+        f"({np.size(y)} elements) and a has shape {np.shape(a)} ({np.size(a)} elements)")
+
+
 def _check_linear_shapes(node, X, W, b):
-    shapes_fit = (np.ndim(X) == 2 and np.ndim(W) == 2 and np.ndim(b) == 1
-                  and np.shape(X)[1] == np.shape(W)[0] and np.shape(b)[0] == np.shape(W)[1])
+    try:   # X (n, k), W (k, m), b (m,)
+        shapes_fit = X.ndim == 2 and b.ndim == 1 and W.shape == (X.shape[1], b.shape[0])
+    except AttributeError:   # not arrays at all
+        shapes_fit = False
     if not shapes_fit:
         raise MiniflowError(
             f"Linear {node.name!r} computes X @ W + b and needs X (n, k), W (k, m), b (m,); "
