@@ -1,0 +1,156 @@
+"""Runs one notebook inside the sandbox; this file is copied into the sandbox and run there.
+
+    python _runner.py run SPEC.json            execute the notebook described by SPEC
+    python _runner.py kernel -f CONNECTION     start an IPython kernel under the kernel's limits
+
+It imports nothing from the grader: it sees only the sandbox. It reports to the
+grader through a pipe (SPEC's report_fd) that the kernel does not inherit: one
+JSON line per executed code cell (its outputs and, for a grade cell, the probe
+file that cell wrote, taken away as soon as the cell finishes, so later cells
+cannot replace it), events (timeouts, kernel death, output cut), and a last
+line when done. The grader treats every line as untrusted data.
+"""
+import base64
+import json
+import os
+import resource
+import sys
+import time
+
+def _limit(kind, value):
+    if value is None:
+        return
+    soft, hard = resource.getrlimit(kind)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(kind, (value, value))
+
+
+def set_limits(limits):
+    _limit(resource.RLIMIT_CORE, 0)
+    _limit(resource.RLIMIT_NPROC, limits.get("processes"))
+    _limit(resource.RLIMIT_CPU, limits.get("cpu_seconds"))
+    _limit(resource.RLIMIT_FSIZE, limits.get("file_bytes"))
+    _limit(resource.RLIMIT_NOFILE, limits.get("open_files"))
+
+
+def kernel(argv):
+    limits = json.loads(os.environ.get("MINIFLOW_KERNEL_LIMITS", "{}"))
+    set_limits(limits)
+    _limit(resource.RLIMIT_AS, limits.get("memory_bytes"))
+    from ipykernel import kernelapp
+    sys.argv = [sys.argv[0]] + argv
+    kernelapp.launch_new_instance()
+
+
+def _not_dumpable():
+    """Keep the kernel's processes (same user) out of this one: no ptrace, no /proc/PID/fd."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)   # PR_SET_DUMPABLE, 0
+    except (OSError, AttributeError):
+        pass
+
+
+def run(spec_path):
+    _not_dumpable()
+    with open(spec_path) as f:
+        spec = json.load(f)
+    fd = spec["report_fd"]
+    os.set_inheritable(fd, False)
+    report = os.fdopen(fd, "w", buffering=1)
+    set_limits(spec["limits"])
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+
+    def send(**message):
+        report.write(json.dumps(message) + "\n")
+        report.flush()
+
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+
+    cap = spec["output_bytes"]
+    probe_dir = spec["probe_dir"]
+    state = {"bytes": 0, "truncated": False, "cell": None}
+
+    class Client(NotebookClient):
+        def output(self, outs, msg, display_id, cell_index):
+            content = msg.get("content", {})
+            size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
+            size += sum(len(line) for line in content.get("traceback", []))
+            state["bytes"] += size
+            if state["bytes"] > cap:
+                if not state["truncated"]:
+                    state["truncated"] = True
+                    send(type="event", event="output_limit", cell=cell_index)
+                    outs.append(nbformat.v4.new_output(
+                        "stream", name="stdout",
+                        text=f"\n[output cut: this notebook printed more than {cap} bytes]\n"))
+                return None
+            return super().output(outs, msg, display_id, cell_index)
+
+        async def _async_handle_timeout(self, timeout, cell=None):
+            send(type="event", event="timeout", cell=state["cell"])
+            return await super()._async_handle_timeout(timeout, cell)
+
+    def take_probe(grade_id):
+        """The probe file this grade cell wrote (or None); the probe directory is emptied either way."""
+        data = None
+        for name in os.listdir(probe_dir):
+            path = os.path.join(probe_dir, name)
+            try:
+                if name == f"{grade_id}.npz" and os.path.getsize(path) <= spec["probe_bytes"]:
+                    with open(path, "rb") as f:
+                        data = base64.b64encode(f.read()).decode()
+                os.unlink(path)
+            except OSError:
+                pass
+        return data
+
+    nb = nbformat.read(spec["notebook"], as_version=4)
+    grade_ids = {i: c.metadata.get("nbgrader", {}).get("grade_id") for i, c in enumerate(nb.cells)
+                 if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+    client = Client(
+        nb, kernel_name="miniflow-sandbox", timeout=spec["cell_timeout"], allow_errors=True,
+        interrupt_on_timeout=True, startup_timeout=spec["startup_timeout"],
+        error_on_timeout={"ename": "TimeoutError",
+                          "evalue": f"this cell ran longer than {spec['cell_timeout']} s and was stopped",
+                          "traceback": []},
+        resources={"metadata": {"path": spec["cwd"]}}, record_timing=False)
+    started = time.monotonic()
+    try:
+        with client.setup_kernel():
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                state["cell"] = index
+                died = False
+                grade_id = grade_ids.get(index)
+                if grade_id:
+                    take_probe(None)
+                try:
+                    client.execute_cell(cell, index)
+                except DeadKernelError:
+                    died = True
+                send(type="cell", index=index, outputs=cell.get("outputs", []),
+                     execution_count=cell.get("execution_count"),
+                     probe=take_probe(grade_id) if grade_id else None)
+                if died:
+                    send(type="event", event="kernel_died", cell=index)
+                    break
+    except DeadKernelError:
+        send(type="event", event="kernel_died", cell=state["cell"])
+    except Exception as error:  # the kernel failed to start, or the client failed
+        send(type="event", event="runner_error", cell=state["cell"],
+             detail=f"{type(error).__name__}: {str(error)[:300]}")
+    send(type="done", seconds=time.monotonic() - started)
+    report.close()
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "kernel":
+        kernel(sys.argv[2:])
+    else:
+        run(sys.argv[2])

@@ -1,0 +1,747 @@
+"""Grade an assignment's submissions in sandboxes, in parallel, into nbgrader's gradebook.
+
+    python -m miniflow_grader.grade ASSIGNMENT [--jobs N] [--db URL] [--allow-unsandboxed]
+
+Run it from the course directory (where nbgrader_config.py is), instead of
+`nbgrader autograde ASSIGNMENT`. For each submission:
+
+1. nbgrader's sanitizing preprocessors run here, in the trusted process: outputs
+   cleared, read-only and test cells overwritten from the source version, deleted
+   test cells put back (add_missing_cells).
+2. The notebook runs in a sandbox (see sandbox.py) against a copy of `miniflow`
+   in which the assignment's targets are stubs. Grade cells only *probe*: they
+   save what the learner's code computes on inputs drawn from a seed chosen now.
+3. Back here, where learner code never ran, each test cell's arrays are compared
+   with the reference (`checks.compare`); the cell's output becomes nothing (pass)
+   or the check's message (fail). nbgrader's own preprocessors then save the
+   grades, so `nbgrader generate_feedback` and `nbgrader export` work unchanged.
+
+What happened to each submission is kept in the gradebook's database, so that
+grading again skips unchanged submissions, several graders can share a
+PostgreSQL gradebook, and `miniflow_grader.report` can draw the report.
+"""
+import argparse
+import hashlib
+import hmac
+import importlib
+import json
+import os
+import queue
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import numpy as np
+from nbconvert.writers import FilesWriter
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.converters import Autograde
+from nbgrader.converters.base import BaseConverter, NbGraderException
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+from . import claims as claims_module
+from .sandbox import Limits, Sandbox, SandboxUnavailable
+from .stubs import write_stubbed_package
+
+GRADER_VERSION = "1"
+NPZ_LIMIT = 256 * 1024 ** 2         # uncompressed bytes accepted from one probe file
+NOTEBOOK_LIMIT = 64 * 1024 ** 2     # bytes read back from an executed notebook
+MESSAGE_LIMIT = 2000                # characters of a failure message shown to a learner
+
+HERE = Path(__file__).resolve().parent
+
+
+class GradingError(RuntimeError):
+    """The grading run cannot go on (configuration, sandbox, gradebook)."""
+
+
+# --- the checks protocol --------------------------------------------------------------
+
+def _field(entry, name, index, default=None):
+    if isinstance(entry, dict):
+        return entry.get(name, default)
+    if hasattr(entry, name):
+        return getattr(entry, name)
+    try:
+        return entry[index]
+    except (TypeError, IndexError, KeyError):
+        return default
+
+
+def load_probe_file(data):
+    """The arrays in one probe file (bytes), as plain ndarrays; raises ValueError if it is not an honest npz."""
+    import io
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        total = sum(info.file_size for info in archive.infolist())
+    if total > NPZ_LIMIT:
+        raise ValueError(f"the saved values take {total} bytes, more than {NPZ_LIMIT}")
+    with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
+        arrays = {}
+        for key in loaded.files:
+            value = np.array(loaded[key], copy=True)
+            if value.dtype.kind not in "biufU":
+                raise ValueError(f"{key!r} holds {value.dtype} values, not numbers")
+            arrays[key] = value
+    return arrays
+
+
+# --- nbgrader -------------------------------------------------------------------------
+
+class InjectResults(NbGraderPreprocessor):
+    """Stands where nbgrader's Execute stands: puts the sandbox's outputs and the checks' verdicts in."""
+
+    def preprocess(self, nb, resources):
+        result = resources["miniflow"]
+        for index, cell in enumerate(nb.cells):
+            meta = cell.metadata.get("nbgrader")
+            grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+            if meta is not None and grade_id not in result.known_ids:
+                del cell.metadata["nbgrader"]     # grading metadata the source notebook does not have
+                grade_id = None
+            if cell.cell_type != "code":
+                continue
+            if grade_id in result.grade_outputs:
+                cell.outputs = [nbformat.from_dict(o) for o in result.grade_outputs[grade_id]]
+            else:
+                cell.outputs = [nbformat.from_dict(o) for o in result.cell_outputs.get(index, [])]
+            cell.execution_count = result.execution_counts.get(index)
+        return nb, resources
+
+
+class SandboxAutograde(Autograde):
+    """nbgrader's Autograde, split so that execution can happen elsewhere and in parallel."""
+
+    current_result = None
+
+    def _init_preprocessors(self):
+        self.exporter._preprocessors = []
+        if self._sanitizing:
+            preprocessors = self.sanitize_preprocessors
+        else:
+            preprocessors = [InjectResults if pp is Execute else pp for pp in self.autograde_preprocessors]
+        for pp in preprocessors:
+            self.exporter.register_preprocessor(pp)
+
+    def init_single_notebook_resources(self, notebook_filename):
+        resources = super().init_single_notebook_resources(notebook_filename)
+        resources["miniflow"] = self.current_result
+        return resources
+
+
+# --- data passed between the stages ---------------------------------------------------
+
+@dataclass
+class NotebookJob:
+    student: str
+    notebook: str
+    sanitized: Path
+    seed: int
+    job_dir: Path
+    result: "JobResult" = None
+
+
+@dataclass
+class JobResult:
+    known_ids: set
+    grade_outputs: dict = field(default_factory=dict)      # grade_id -> outputs
+    cell_outputs: dict = field(default_factory=dict)       # cell index -> outputs
+    execution_counts: dict = field(default_factory=dict)
+    parts: dict = field(default_factory=dict)              # grade_id -> {"passed", "message"}
+    limits: list = field(default_factory=list)             # [{"kind", "detail"}]
+    seconds: float = 0.0
+
+
+@dataclass
+class Submission:
+    student: str
+    fingerprint: str
+    converter: SandboxAutograde = None
+    jobs: list = field(default_factory=list)
+    problems: list = field(default_factory=list)           # [{"kind", "detail"}]
+    parts: dict = field(default_factory=dict)
+    pending: int = 0
+
+
+# --- the grader -----------------------------------------------------------------------
+
+def load_config(course_dir, db_url=None):
+    course_dir = Path(course_dir).resolve()
+    config = Config()
+    if (course_dir / "nbgrader_config.py").is_file():
+        config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config())
+    if "root" not in config.CourseDirectory:
+        config.CourseDirectory.root = str(course_dir)
+    if db_url:
+        config.CourseDirectory.db_url = db_url
+    config.OverwriteCells.add_missing_cells = True
+    return config
+
+
+def _hash_tree(digest, root):
+    root = Path(root)
+    if root.is_file():
+        digest.update(root.read_bytes())
+        return
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                       and ".ipynb_checkpoints" not in p.parts):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+
+
+class Grader:
+    def __init__(self, assignment, course_dir=".", db_url=None, jobs=None, allow_unsandboxed=False,
+                 force=False, progress=True, limits=None, checks_module="miniflow_grader.checks",
+                 python_paths=(), worker=None, keep_scratch=False, log=None):
+        self.assignment = assignment
+        self.config = load_config(course_dir, db_url)
+        self.coursedir = CourseDirectory(config=self.config)
+        self.coursedir.assignment_id = assignment
+        self.root = Path(self.coursedir.root).resolve()
+        self.jobs = max(1, int(jobs or os.cpu_count() or 1))
+        self.force = force
+        self.progress = progress
+        self.keep_scratch = keep_scratch
+        self.log = log or (lambda message: print(message, file=sys.stderr))
+        limits = limits or Limits()
+        timeout = self.config.Execute.get("timeout", self.config.ExecutePreprocessor.get("timeout"))
+        if limits.cell_timeout == Limits.cell_timeout and isinstance(timeout, (int, float)) and timeout > 0:
+            limits.cell_timeout = int(timeout)
+        self.limits = limits
+        for path in python_paths:
+            if str(path) not in sys.path:
+                sys.path.insert(0, str(path))
+        self.python_paths = [Path(p).resolve() for p in python_paths]
+        self.checks_module_name = checks_module
+        self.checks = importlib.import_module(checks_module)
+        self.allow_unsandboxed = allow_unsandboxed
+        self.worker = worker
+        self.source_notebooks = self._read_source()
+        self.sandbox = None
+        self.claims = None
+        self.scratch = None
+
+    # --- setup ----------------------------------------------------------------------
+
+    def _read_source(self):
+        source = Path(self.coursedir.format_path(self.coursedir.source_directory, ".", self.assignment))
+        if not source.is_dir():
+            raise GradingError(f"no source version of {self.assignment!r} at {source}")
+        notebooks = {}
+        for path in sorted(source.glob("*.ipynb")):
+            nb = nbformat.read(path, as_version=4)
+            known, autograded, other = set(), {}, []
+            for cell in nb.cells:
+                meta = cell.metadata.get("nbgrader", {})
+                grade_id = meta.get("grade_id")
+                if grade_id:
+                    known.add(grade_id)
+                if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
+                    if grade_id in self.checks.CHECKS:
+                        autograded[grade_id] = bool(_field(self.checks.CHECKS[grade_id], "hidden", 1, False))
+                    else:
+                        other.append(grade_id)
+            if other:
+                self.log(f"warning: grade cells {other} in {path.name} do not use the check protocol; "
+                         "their outputs come from the learner's kernel")
+            notebooks[path.stem] = {"known": known, "autograded": autograded, "path": path}
+        if not notebooks:
+            raise GradingError(f"no notebooks in {source}")
+        self.source_dir = source
+        return notebooks
+
+    def _hidden_paths(self):
+        import miniflow
+        cd = self.coursedir
+        paths = {self.root, Path(miniflow.__file__).resolve().parent.parent, Path.home()}
+        for name in ("source_directory", "release_directory", "submitted_directory",
+                     "autograded_directory", "feedback_directory", "solution_directory"):
+            value = getattr(cd, name, None)
+            if value:
+                paths.add(Path(cd.format_path(value, ".", ".")).resolve())
+        if cd.db_url.startswith("sqlite:///"):
+            paths.add(Path(cd.db_url[len("sqlite:///"):]).resolve().parent)
+        for path in self.python_paths:
+            paths.add(path)
+        return [p for p in paths if str(p) not in ("/", "/usr", "/etc", "/bin", "/lib")]
+
+    def _build_lib(self, sandboxed):
+        """The read-only directory the sandbox imports from: stubbed miniflow, the probe code, the runner."""
+        import miniflow
+        lib = self.scratch / "lib"
+        python = lib / "python"
+        python.mkdir(parents=True)
+        targets = list(getattr(self.checks, "TARGETS", {}).get(self.assignment, []))
+        write_stubbed_package(Path(miniflow.__file__).resolve().parent, targets, python)
+        checks_root = self.checks_module_name.split(".")[0]
+        package = importlib.import_module(checks_root)
+        origin = Path(package.__file__).resolve()
+        if origin.name == "__init__.py":
+            shutil.copytree(origin.parent, python / checks_root,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy(origin, python / origin.name)
+        shutil.copy(HERE / "_runner.py", python / "_miniflow_runner.py")
+        inner = "/tmp/grade/lib" if sandboxed else str(lib)
+        kernel_dir = lib / "jupyter" / "kernels" / "miniflow-sandbox"
+        kernel_dir.mkdir(parents=True)
+        (kernel_dir / "kernel.json").write_text(json.dumps({
+            "argv": [sys.executable, f"{inner}/python/_miniflow_runner.py", "kernel", "-f", "{connection_file}"],
+            "display_name": "MiniFlow sandbox", "language": "python"}))
+        for dirpath, dirnames, filenames in os.walk(lib):
+            os.chmod(dirpath, 0o755)
+            for name in filenames:
+                os.chmod(os.path.join(dirpath, name), 0o644)
+        return lib
+
+    def _ensure_assignment(self):
+        """Put the assignment's source cells in the gradebook if they are not there yet."""
+        with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
+            try:
+                assignment = gb.find_assignment(self.assignment)
+                if {n.name for n in assignment.notebooks} >= set(self.source_notebooks):
+                    return
+            except MissingEntry:
+                pass
+        from nbgrader.converters import GenerateAssignment
+        release = tempfile.mkdtemp(prefix="miniflow-release-")
+        try:
+            config = Config(self.config)
+            config.CourseDirectory.release_directory = release
+            coursedir = CourseDirectory(config=config)
+            coursedir.assignment_id = self.assignment
+            converter = GenerateAssignment(coursedir=coursedir, config=config)
+            converter.force = True
+            converter.start()
+        finally:
+            shutil.rmtree(release, ignore_errors=True)
+
+    def submissions(self):
+        """{student: fingerprint} of every submission of the assignment."""
+        pattern = self.coursedir.format_path(self.coursedir.submitted_directory, "*", self.assignment)
+        base = hashlib.sha256(GRADER_VERSION.encode())
+        _hash_tree(base, self.source_dir)
+        _hash_tree(base, Path(self.checks.__file__))
+        import miniflow
+        _hash_tree(base, Path(miniflow.__file__).resolve().parent)
+        base.update(json.dumps(vars(self.limits), sort_keys=True).encode())
+        found = {}
+        for directory in sorted(Path(p) for p in __import__("glob").glob(pattern)):
+            if not directory.is_dir():
+                continue
+            digest = base.copy()
+            _hash_tree(digest, directory)
+            found[directory.parent.name] = digest.hexdigest()
+        return found
+
+    # --- the run --------------------------------------------------------------------
+
+    def run(self):
+        """Grade every pending submission; return {"graded": [...], "skipped": n, "sandboxed": bool}."""
+        start_dir = os.getcwd()
+        os.chdir(self.root)
+        self.scratch = Path(tempfile.mkdtemp(prefix="miniflow-grade-"))
+        os.chmod(self.scratch, 0o755)
+        try:
+            return self._run()
+        finally:
+            os.chdir(start_dir)
+            if not self.keep_scratch:
+                shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _run(self):
+        sandbox = Sandbox(self._hidden_paths(), self.limits, sandboxed=True)
+        try:
+            sandbox.check_available(self.scratch / "check")
+        except SandboxUnavailable as error:
+            if not self.allow_unsandboxed:
+                raise GradingError(
+                    f"refusing to run learners' code: the sandbox cannot start: {error}. "
+                    "Pass --allow-unsandboxed to run it with your own permissions anyway "
+                    "(only for code you trust).") from None
+            self.log(f"WARNING: the sandbox cannot start ({error}); running learners' code UNSANDBOXED, "
+                     "with resource limits only, because --allow-unsandboxed was given")
+            sandbox = Sandbox([], self.limits, sandboxed=False)
+        self.sandbox = sandbox
+        self.lib = self._build_lib(sandbox.sandboxed)
+
+        # nbgrader's gradebook first: it stamps an empty database as new only if it has no tables
+        Gradebook(self.coursedir.db_url, self.coursedir.course_id).close()
+        self.claims = claims_module.Claims(self.coursedir.db_url, worker=self.worker)
+        try:
+            with self.claims.locked():
+                self._ensure_assignment()
+            self.secret = self.claims.secret().encode()
+            fingerprints = self.submissions()
+            self.claims.register(self.assignment, fingerprints, force=self.force)
+            total = self.claims.pending_count(self.assignment)
+            graded = self._grade_all(total, fingerprints)
+        finally:
+            self.claims.close()
+        return {"graded": graded, "submissions": len(fingerprints), "sandboxed": sandbox.sandboxed}
+
+    def _grade_all(self, total, fingerprints):
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+            bar = tqdm(total=total, unit="submission", desc=f"grading {self.assignment}", file=sys.stderr)
+        done_queue = queue.Queue()
+        in_flight = {}
+        graded = []
+        exhausted = False
+        pool = ThreadPoolExecutor(max_workers=self.jobs)
+        try:
+            while True:
+                while not exhausted and len(in_flight) < 2 * self.jobs:
+                    claim = self.claims.claim(self.assignment)
+                    if claim is None:
+                        exhausted = True
+                        break
+                    student, fingerprint = claim
+                    if fingerprints.get(student) != fingerprint:   # changed since registration
+                        fingerprint = fingerprints.get(student, fingerprint)
+                    submission = Submission(student, fingerprint)
+                    in_flight[student] = submission
+                    self._prepare(submission)
+                    for job in submission.jobs:
+                        submission.pending += 1
+                        future = pool.submit(self._execute, job)
+                        future.add_done_callback(lambda f, s=submission: done_queue.put(s))
+                    if submission.pending == 0:
+                        done_queue.put(submission)
+                if not in_flight:
+                    break
+                submission = done_queue.get()
+                if submission.pending > 0:
+                    submission.pending -= 1
+                if submission.pending == 0 and submission.student in in_flight:
+                    del in_flight[submission.student]
+                    self._finish(submission)
+                    graded.append(submission.student)
+                    if bar is not None:
+                        bar.update(1)
+        except BaseException:
+            for student in in_flight:
+                self.claims.release(self.assignment, student)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            if bar is not None:
+                bar.close()
+        return graded
+
+    # --- stage 1: nbgrader's sanitizing, here ----------------------------------------
+
+    def _seed(self, student, notebook, fingerprint):
+        message = f"{self.assignment}\0{student}\0{notebook}\0{fingerprint}".encode()
+        return int.from_bytes(hmac.new(self.secret, message, "sha256").digest()[:4], "big") & 0x7FFFFFFF
+
+    def _zero(self, student, notebooks, kind, detail, submission):
+        with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
+            gb.update_or_create_student(student)
+            try:
+                gb.find_submission(self.assignment, student)
+            except MissingEntry:
+                gb.update_or_create_submission(self.assignment, student)
+            for notebook in notebooks:
+                for grade in gb.find_submission_notebook(notebook, self.assignment, student).grades:
+                    grade.auto_score = 0
+                    grade.needs_manual_grade = False
+            gb.db.commit()
+        submission.problems.append({"kind": kind, "detail": detail})
+        for notebook in notebooks:
+            for grade_id in self.source_notebooks[notebook]["autograded"]:
+                submission.parts[grade_id] = {"passed": False, "message": detail}
+
+    def _prepare(self, submission):
+        student = submission.student
+        cd = self.coursedir
+        cd.student_id = student
+        expected = sorted(self.source_notebooks)
+        converter = SandboxAutograde(coursedir=cd, config=self.config)
+        converter.force = True
+        submission.converter = converter
+        try:
+            converter.init_notebooks()
+        except NbGraderException:
+            names = ", ".join(f"{n}.ipynb" for n in expected)
+            self._zero(student, expected, "missing", f"no notebook was submitted (expected {names})", submission)
+            return
+        converter.writer = FilesWriter(parent=converter, config=converter.config)
+        converter.exporter = converter.exporter_class(parent=converter, config=converter.config)
+        (_, notebooks), = converter.assignments.items()
+        converter.notebooks = sorted(notebooks)
+        converter.init_destination(self.assignment, student)
+        try:
+            converter.init_assignment(self.assignment, student)
+        except NbGraderException:
+            names = ", ".join(f"{n}.ipynb" for n in expected)
+            submitted = ", ".join(Path(p).name for p in notebooks)
+            self._zero(student, expected, "missing",
+                       f"no notebook with the expected name {names} was submitted (got {submitted})", submission)
+            return
+        present = {Path(p).stem for p in converter.notebooks}
+        for missing in sorted(set(expected) - present):
+            submission.problems.append({"kind": "missing", "detail": f"{missing}.ipynb was not submitted"})
+            for grade_id in self.source_notebooks[missing]["autograded"]:
+                submission.parts[grade_id] = {"passed": False, "message": f"{missing}.ipynb was not submitted"}
+        for path in converter.notebooks:
+            notebook = Path(path).stem
+            converter._sanitizing = True
+            converter._init_preprocessors()
+            try:
+                BaseConverter.convert_single_notebook(converter, path)
+            except Exception as error:
+                detail = f"{notebook}.ipynb could not be read as a notebook ({type(error).__name__})"
+                self._zero(student, [notebook], "unreadable", detail, submission)
+                continue
+            dest = Path(converter._format_dest(self.assignment, student))
+            job_dir = self.scratch / "jobs" / f"{student}-{notebook}"
+            shutil.copytree(dest, job_dir / "work")
+            submission.jobs.append(NotebookJob(
+                student, notebook, dest / f"{notebook}.ipynb",
+                self._seed(student, notebook, submission.fingerprint), job_dir))
+
+    # --- stage 2: the sandbox, in a worker thread ------------------------------------
+
+    def _execute(self, job):
+        try:
+            job.result = self._execute_and_check(job)
+        except Exception:   # a fault of the grader itself: nothing from this notebook counts
+            source = self.source_notebooks[job.notebook]
+            job.result = JobResult(source["known"], limits=[{
+                "kind": "grader_error", "detail": traceback.format_exc(limit=3)[-500:]}])
+            for grade_id in source["autograded"]:
+                job.result.grade_outputs[grade_id] = [_error_output("the grader failed on this notebook")]
+                job.result.parts[grade_id] = {"passed": False, "message": "the grader failed on this notebook"}
+        finally:
+            if not self.keep_scratch:
+                shutil.rmtree(job.job_dir, ignore_errors=True)
+
+    def _execute_and_check(self, job):
+        source = self.source_notebooks[job.notebook]
+        run = self.sandbox.run(job.job_dir, self.lib, f"{job.notebook}.ipynb", job.seed)
+        result = JobResult(source["known"], seconds=run.seconds)
+        sent = nbformat.read(job.sanitized, as_version=4)
+        grade_cells = {}
+        for index, cell in enumerate(sent.cells):
+            if cell.cell_type != "code":
+                continue
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in source["autograded"]:
+                grade_cells[grade_id] = index
+            outputs, count = _valid_outputs(run.cells.get(index))
+            result.cell_outputs[index] = outputs
+            result.execution_counts[index] = count
+        result.limits = _limits_hit(run, result.cell_outputs, grade_cells, self.limits)
+        stopped = _stop_reason(run, self.limits)
+        for grade_id, hidden in source["autograded"].items():
+            index = grade_cells.get(grade_id)
+            message = run.cells.get(index) if index is not None else None
+            probe = message.get("probe") if isinstance(message, dict) else None
+            passed, text = self._verdict(grade_id, hidden, probe, job.seed,
+                                         result.cell_outputs.get(index) if index is not None else None,
+                                         stopped if message is None else None)
+            result.parts[grade_id] = {"passed": passed, "message": text}
+            result.grade_outputs[grade_id] = [] if passed else [_error_output(text)]
+        return result
+
+    def _verdict(self, grade_id, hidden, probe, seed, cell_outputs, stopped):
+        if not isinstance(probe, str):
+            error = next((o for o in (cell_outputs or []) if o.get("output_type") == "error"), None)
+            if error is not None:
+                name = str(error.get("ename", "Error"))[:80]
+                if hidden:
+                    return False, f"Hidden test failed: your code raised {name}."
+                value = str(error.get("evalue", ""))[:MESSAGE_LIMIT]
+                return False, f"{name}: {value}" if value else name
+            if stopped:
+                return False, f"This test did not run: {stopped}."
+            return False, "This test did not run to the end: its results are missing."
+        try:
+            import base64
+            outputs = load_probe_file(base64.b64decode(probe, validate=True))
+        except Exception as error:
+            return False, f"The values your code produced could not be read as arrays ({error})."[:MESSAGE_LIMIT]
+        try:
+            self.checks.compare(grade_id, outputs, seed)
+        except self.checks.CheckFailed as failure:
+            if hidden:
+                return False, "Hidden test failed: " + _short(str(failure))
+            return False, str(failure)[:MESSAGE_LIMIT]
+        except Exception as error:
+            return False, f"The values your code produced could not be checked ({type(error).__name__})."
+        return True, ""
+
+    # --- stage 3: nbgrader's grading, here -------------------------------------------
+
+    def _finish(self, submission):
+        student = submission.student
+        self.coursedir.student_id = student
+        converter = submission.converter
+        limits = list(submission.problems)
+        for job in submission.jobs:
+            converter._sanitizing = False
+            converter._init_preprocessors()
+            converter.current_result = job.result
+            try:
+                BaseConverter.convert_single_notebook(converter, str(job.sanitized))
+            finally:
+                converter._sanitizing = True
+                converter.current_result = None
+            submission.parts.update(job.result.parts)
+            limits += [dict(item, notebook=job.notebook) for item in job.result.limits]
+        if submission.jobs:
+            converter.set_permissions(self.assignment, student)
+        with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
+            record = gb.find_submission(self.assignment, student)
+            score, max_score = record.score, record.max_score
+        info = {"score": score, "max_score": max_score, "parts": submission.parts, "limits": limits,
+                "seconds": sum(job.result.seconds for job in submission.jobs)}
+        self.claims.finish(self.assignment, student, info)
+
+
+# --- reading what the sandbox wrote ---------------------------------------------------
+
+def _error_output(message):
+    return {"output_type": "error", "ename": "CheckFailed", "evalue": message, "traceback": [message]}
+
+
+def _short(message):
+    first = message.strip().splitlines()[0] if message.strip() else "wrong result"
+    return first[:200]
+
+
+OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
+
+
+def _valid_outputs(message):
+    """The outputs of one cell as the runner reported them, kept only if they are well-formed."""
+    if not isinstance(message, dict):
+        return [], None
+    outputs = message.get("outputs")
+    count = message.get("execution_count")
+    count = count if isinstance(count, int) and not isinstance(count, bool) else None
+    if not isinstance(outputs, list) or not all(isinstance(o, dict) and o.get("output_type") in OUTPUT_TYPES
+                                                for o in outputs):
+        return [], count
+    cell = nbformat.v4.new_code_cell(outputs=outputs, execution_count=count)
+    try:
+        nbformat.validate(nbformat.v4.new_notebook(cells=[cell]))
+    except Exception:
+        return [], count
+    return outputs, count
+
+
+def _stop_reason(run, limits):
+    if run.wall_killed:
+        return f"the notebook ran longer than {limits.wall_seconds} s and was stopped"
+    if any(e.get("event") == "kernel_died" for e in run.events):
+        return "the kernel died before this test (memory, os._exit or a crash)"
+    if not run.finished:
+        return "the sandbox stopped before this test"
+    return None
+
+
+VIOLATION_HINTS = ("Read-only file system", "Network is unreachable", "Temporary failure in name resolution",
+                   "Name or service not known", "Permission denied", "Operation not permitted")
+
+
+def _limits_hit(run, cell_outputs, grade_cells, limits):
+    hits = []
+    for event in run.events:
+        kind = event.get("event")
+        cell = event.get("cell")
+        if kind == "timeout":
+            hits.append({"kind": "timeout", "detail": f"cell {cell} ran longer than {limits.cell_timeout} s"})
+        elif kind == "kernel_died":
+            hits.append({"kind": "kernel_died", "detail": f"the kernel died in cell {cell}"})
+        elif kind == "output_limit":
+            hits.append({"kind": "output", "detail": f"more than {limits.output_bytes} bytes of output"})
+        elif kind == "runner_error":
+            hits.append({"kind": "sandbox", "detail": str(event.get("detail", ""))[:300]})
+    if run.wall_killed:
+        hits.append({"kind": "timeout", "detail": f"the notebook ran longer than {limits.wall_seconds} s"})
+    elif not run.finished:
+        hits.append({"kind": "sandbox", "detail": f"the sandbox stopped (exit {run.returncode}): "
+                                                  f"{run.stderr.strip()[-300:]}"})
+    test_cells = set(grade_cells.values())
+    for index, outputs in sorted(cell_outputs.items()):
+        if index in test_cells:
+            continue
+        for output in outputs:
+            if output.get("output_type") != "error":
+                continue
+            name, value = str(output.get("ename", "")), str(output.get("evalue", ""))
+            if name == "MemoryError" or "Unable to allocate" in value:
+                hits.append({"kind": "memory", "detail": f"cell {index}: {name}: {value[:120]}"})
+            elif name == "BlockingIOError" or "Resource temporarily unavailable" in value:
+                hits.append({"kind": "processes", "detail": f"cell {index}: {name}: {value[:120]}"})
+            elif name in ("PermissionError", "gaierror") or any(h in value for h in VIOLATION_HINTS):
+                hits.append({"kind": "sandbox_violation", "detail": f"cell {index}: {name}: {value[:120]}"})
+    return hits
+
+
+# --- command line -----------------------------------------------------------------------
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m miniflow_grader.grade",
+        description="Autograde an assignment's submissions in sandboxes, in parallel, "
+                    "into the nbgrader gradebook (instead of `nbgrader autograde`).")
+    parser.add_argument("assignment")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="notebooks run at once (default: all cores)")
+    parser.add_argument("--db", help="gradebook URL (default: the course's, SQLite); "
+                                     "e.g. postgresql+psycopg2://user@host/gradebook")
+    parser.add_argument("--course-dir", default=".", help="the course directory (default: here)")
+    parser.add_argument("--allow-unsandboxed", action="store_true",
+                        help="run learners' code without a sandbox when bubblewrap cannot start (unsafe)")
+    parser.add_argument("--force", action="store_true", help="grade again submissions already graded unchanged")
+    parser.add_argument("--worker", help="this grader's name in the claims table (default host:pid)")
+    parser.add_argument("--timeout", type=int, help="seconds per notebook before it is killed")
+    parser.add_argument("--cell-timeout", type=int, help="seconds per cell (default: the course's Execute.timeout)")
+    parser.add_argument("--memory", type=int, help="MiB of memory for the learner's kernel")
+    parser.add_argument("--checks", default="miniflow_grader.checks", help=argparse.SUPPRESS)
+    parser.add_argument("--python-path", action="append", default=[], help=argparse.SUPPRESS)
+    parser.add_argument("--no-report", action="store_true", help="do not write the report")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--keep-scratch", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", module="nbgrader")
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    limits = Limits()
+    if args.timeout:
+        limits.wall_seconds = args.timeout
+    if args.cell_timeout:
+        limits.cell_timeout = args.cell_timeout
+    if args.memory:
+        limits.memory_bytes = args.memory * 1024 ** 2
+    try:
+        grader = Grader(args.assignment, args.course_dir, db_url=args.db, jobs=args.jobs,
+                        allow_unsandboxed=args.allow_unsandboxed, force=args.force,
+                        progress=not args.no_progress, limits=limits, checks_module=args.checks,
+                        python_paths=args.python_path, worker=args.worker, keep_scratch=args.keep_scratch)
+        summary = grader.run()
+    except (GradingError, SandboxUnavailable) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"graded {len(summary['graded'])} of {summary['submissions']} submissions of {args.assignment}"
+          + ("" if summary["sandboxed"] else " WITHOUT A SANDBOX"), file=sys.stderr)
+    if not args.no_report:
+        from .report import write_report
+        path = write_report(args.assignment, args.course_dir, db_url=args.db)
+        print(f"report: {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

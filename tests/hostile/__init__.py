@@ -1,0 +1,1 @@
+"""Hostile and broken submissions, and the course they are graded in."""
