@@ -28,3 +28,10 @@ bench: setup
 
 clean:
 	rm -rf _build
+
+# exercises/ is what learners get: generated from solutions/ (solutions and hidden tests) by nbgrader,
+# never edited by hand. This also records each assignment's tests in the gradebook, for autograding.
+ASSIGNMENTS = $(notdir $(wildcard solutions/ps*))
+.PHONY: exercises
+exercises: setup
+	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment $$a --force --log-level=WARN || exit 1; done

@@ -1,0 +1,68 @@
+"""Run every visible test of an exercise notebook, as nbgrader's Validate button does.
+
+    python -m miniflow_grader.validate exercises/ps4_backprop/ps4_backprop.ipynb [more.ipynb ...]
+
+Prints each failing test with its message, and exits with status 1 if any test fails
+(0 when all pass), so it also works in scripts.
+"""
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _config():
+    """The course's nbgrader_config.py (found from the repository root), for timeouts and paths."""
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    root = Path(__file__).resolve().parent.parent
+    if (root / "nbgrader_config.py").is_file():
+        return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    return Config()
+
+
+def validate(path):
+    """{'failed': [...], 'changed': [...], 'type_changed': [...]} for one notebook, as nbgrader reports it."""
+    from nbgrader.validator import Validator
+
+    # nbgrader runs alembic and the kernel as subprocesses: the interpreter's bin/ must come first on PATH.
+    bin_dir = os.path.dirname(sys.executable)
+    os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    return Validator(config=_config()).validate(str(path))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+    failures = 0
+    for path in args.notebooks:
+        if not path.is_file():
+            print(f"{path}: no such notebook")
+            failures += 1
+            continue
+        results = validate(path)
+        failed = results.get("failed", [])
+        changed = results.get("changed", []) + results.get("type_changed", [])
+        if changed:
+            print(f"{path}: {len(changed)} test cell(s) were changed; "
+                  "get a fresh copy of the exercise and copy your solutions into it.")
+            failures += len(changed)
+        for cell in failed:
+            first = cell["source"].splitlines()[0] if cell["source"] else "(empty cell)"
+            print(f"FAILED  {path}: {first}\n{_indent(cell['raw_error'])}\n")
+        if not failed and not changed:
+            print(f"{path}: every visible test passed")
+        else:
+            print(f"{path}: {len(failed)} test(s) failed")
+        failures += len(failed)
+    return 1 if failures else 0
+
+
+def _indent(text):
+    return "\n".join("    " + line for line in text.strip().splitlines())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
