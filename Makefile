@@ -5,7 +5,7 @@ BIN    := $(abspath $(VENV))/bin
 # nbgrader runs alembic as a subprocess, and jupyter-book runs a kernel: both need the venv first on PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all setup book serve test bench clean
+.PHONY: all setup web-assets book serve test bench clean
 
 all: book
 
@@ -17,8 +17,26 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet -r requirements.txt -e .
 	touch $@
 
-book: setup
-	@echo "the book is built by a later step"
+# The site serves its own MathJax (PyPI: sphinx-mathjax-offline) and widget scripts (npm, from the lockfile).
+web-assets: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+# Strict (warnings are errors) and from a fresh Sphinx environment (--all), so every warning shows on
+# every build; executed notebooks come from the cache in _build/.jupyter_cache unless their code changed.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+book: setup web-assets
+	$(BIN)/jupyter-book build . --all -W -n --keep-going
+	@echo "The book is built: $(abspath _build/html)/index.html"
+	@echo "Serve it with 'make serve', then open http://$(HOST):$(PORT)/"
+
+serve:
+	@test -f _build/html/index.html || $(MAKE) --no-print-directory book
+	@echo "Serving the book at http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+	$(BIN)/python -m http.server $(PORT) --bind $(HOST) --directory _build/html
 
 test: setup
 	$(BIN)/python -m pytest
