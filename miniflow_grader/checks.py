@@ -289,14 +289,15 @@ def _error_hint(error):
         return ("You combined node objects, not numbers: use the value of each input node, "
                 "e.g. `n.value for n in self.inbound_nodes`.")
     if "matmul" in error or "shapes" in error and "not aligned" in error:
-        return ("The matrix shapes do not fit: for Z = XW + b with X (n, k), W (k, m), dC/dZ is (n, m), so "
-                "dC/dX = dC/dZ @ W.T is (n, k) and dC/dW = X.T @ dC/dZ is (k, m). Check your transposes.")
+        return ("The matrix shapes do not fit. For Z = XW + b with X (n, k) and W (k, m): Z is (n, m), "
+                "dC/dX = dC/dZ @ W.T is (n, k) and dC/dW = X.T @ dC/dZ is (k, m); check the order and the "
+                "transposes. Element-by-element products use *, not @ or np.dot.")
     if "non-broadcastable output" in error or "could not be broadcast" in error:
         return ("A gradient has the wrong shape to be added into its zeros: a gradient always has the shape "
                 "of the value it belongs to.")
     if "only length-1 arrays" in error or "only 0-dimensional" in error or "math" in error and "TypeError" in error:
         return "Use NumPy functions (np.exp, np.sum, ...) that work on whole arrays, not the math module."
-    if error.startswith("IndexError") or "list index out of range" in error:
+    if error.startswith("IndexError") or "values to unpack" in error:
         return "A node can have any number of inputs: loop over self.inbound_nodes instead of indexing a fixed few."
     if error.startswith("RecursionError"):
         return "Your code calls itself without end."
@@ -395,6 +396,11 @@ def _probe_combine(class_name, hidden):
     return probe_fn
 
 
+def _visible_answers(class_name):
+    combine = sum if class_name == "Add" else (lambda vs: np.prod(np.array(vs), axis=0))
+    return [np.asarray(combine(values), dtype=float) for values in _combine_cases(None, False)]
+
+
 def _compare_combine(class_name, hidden):
     symbol = "+" if class_name == "Add" else "*"
 
@@ -415,9 +421,15 @@ def _compare_combine(class_name, hidden):
             if class_name == "Mul":
                 hints.append((total, "that is the sum: Mul multiplies its inputs."))
                 if len(values) == 2 and np.ndim(values[0]) == 2:
-                    hints.append((values[0] @ values[1], "that is the matrix product: Mul multiplies element by element (*), not @."))
+                    hints.append((_try(lambda: values[0] @ values[1]),
+                                  "that is the matrix product: Mul multiplies element by element (*), not @."))
             else:
                 hints.append((product, "that is the product: Add adds its inputs."))
+            if hidden:
+                for answer in _visible_answers(class_name):
+                    if _close(got, answer) and not _close(expected, answer):
+                        raise CheckFailed(f"{what} gave {_fmt(got)}, the answer to the visible test's example: "
+                                          "compute the result from the values of the inputs.")
             _same(got, expected, what, hints)
             if not hidden and i == 0:
                 _same(got, LESSON_ADD if class_name == "Add" else LESSON_MUL, what)
@@ -533,6 +545,12 @@ def _compare_sort(hidden):
             else:
                 what = ("sort_nodes on the lesson's graph f = Add(x, y, z)" if i == 0 else
                         "sort_nodes on the lesson's network MSE(y, Linear(Sigmoid(Linear(X, W1, b1)), W2, b2))")
+            error = str(outputs.get(f"graph{i}__error", ""))
+            if error.startswith("MiniflowError"):
+                raise CheckFailed(
+                    f"{what}: your code raised\n    {error}\nbut this graph has no cycle: some node never became "
+                    "ready.\nHint: a node may take the same input twice, as in Add(x, x); it appears once in "
+                    "x.outbound_nodes but twice in its inbound_nodes, so subtract m.inbound_nodes.count(n).")
             _judge_order(_get(outputs, f"graph{i}", what), spec, what)
     return compare_fn
 
@@ -571,6 +589,9 @@ def _compare_cycle(outputs, rng):
     if "raised" in outputs:
         return
     if "raised_other" in outputs:
+        hint = _error_hint(str(outputs["raised_other"]))
+        if hint.startswith("It is not written yet"):
+            raise CheckFailed(f"{what}: your code raised\n    {outputs['raised_other']}\nHint: {hint}")
         raise CheckFailed(f"{what} should raise MiniflowError, but your code raised\n    {outputs['raised_other']}"
                           "\nHint: when no node is ready but some are still waiting, there is a cycle: "
                           "raise MiniflowError naming the waiting nodes.")
@@ -593,8 +614,8 @@ def _linear_cases(rng, hidden):
                 (np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), np.array([[1.0, 0.5, -1.0], [2.0, 0.0, 1.0]]),
                  np.array([0.5, -1.0, 2.0]))]
     cases = []
-    for n in (1, int(rng.integers(2, 7))):
-        k, m = int(rng.integers(1, 6)), int(rng.integers(1, 6))
+    for n, low in ((1, 1), (int(rng.integers(2, 7)), 2)):
+        k, m = int(rng.integers(low, 6)), int(rng.integers(low, 6))
         cases.append((rng.normal(size=(n, k)), rng.normal(size=(k, m)), rng.normal(size=m)))
     return cases
 
@@ -690,8 +711,8 @@ def _mse_cases(rng, hidden):
         return [(np.array([1.0, 2.0, 3.0]), np.array([4.5, 5.0, 10.0])),
                 (np.array([1.0, 2.0, 3.0]), np.array([[4.5], [5.0], [10.0]]))]
     cases = []
-    for n in (1, int(rng.integers(2, 8)), int(rng.integers(2, 8))):
-        y_shape, a_shape = [((n,), (n, 1)), ((n, 1), (n,)), ((n, 1), (n, 1))][int(rng.integers(0, 3))]
+    for n, layout in ((1, int(rng.integers(0, 3))), (int(rng.integers(2, 8)), 0), (int(rng.integers(2, 8)), 1)):
+        y_shape, a_shape = [((n,), (n, 1)), ((n, 1), (n,)), ((n, 1), (n, 1))][layout]
         cases.append((rng.normal(size=y_shape), rng.normal(size=a_shape)))
     return cases
 
@@ -813,7 +834,8 @@ def _graph_cases(rng, kind):
             values = [rng.normal(scale=2, size=(n, int(rng.integers(1, 5))))]
             out_shape = values[0].shape
         elif kind == "Linear":
-            k, m = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+            low = 1 if n == 1 else 2
+            k, m = int(rng.integers(low, 5)), int(rng.integers(low, 5))
             values = [rng.normal(size=(n, k)), rng.normal(size=(k, m)), rng.normal(size=m)]
             out_shape = (n, m)
         else:

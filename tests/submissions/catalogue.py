@@ -1,0 +1,127 @@
+"""The catalogue of wrong submissions, and how to turn an entry into a submission notebook.
+
+Each `wrong/<name>.py` holds replacement sources for solution cells: a first comment line saying
+what the mistake is, then one `# %% <solution grade_id>` section per replaced cell.
+`manifest.json` gives each entry's assignment, its expected score, whether the visible tests
+alone catch it, and a fragment of the message the learner gets.
+A submission is the released exercise with every solution cell filled in from solutions/,
+except the replaced ones.
+"""
+import contextlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+ASSIGNMENTS = ["ps1_nodes", "ps2_topological_sort", "ps3_forward", "ps4_backprop", "ps5_sgd"]
+
+
+@dataclass
+class Wrong:
+    name: str
+    assignment: str
+    score: float
+    visible: bool
+    message: str
+    mistake: str
+    replacements: dict
+
+
+def notebook_path(folder, assignment):
+    return REPO / folder / assignment / f"{assignment}.ipynb"
+
+
+def read(folder, assignment):
+    return nbformat.read(notebook_path(folder, assignment), as_version=4)
+
+
+def grading(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def points(assignment):
+    """{grade_id: points} of the assignment's grade cells."""
+    return {grading(c)["grade_id"]: grading(c)["points"] for c in read("solutions", assignment).cells
+            if grading(c).get("grade")}
+
+
+def strip_markers(source):
+    return "\n".join(line for line in source.splitlines()
+                     if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+
+
+def solution_sources(assignment):
+    """{solution grade_id: the instructor's solution, without the markers}."""
+    return {grading(c)["grade_id"]: strip_markers(c.source) for c in read("solutions", assignment).cells
+            if grading(c).get("solution")}
+
+
+def parse(text):
+    """(mistake, {grade_id: source}) from a wrong/<name>.py file."""
+    lines = text.splitlines()
+    mistake = lines[0].lstrip("# ").strip()
+    sections, current = {}, None
+    for line in lines[1:]:
+        if line.startswith("# %% "):
+            current = line[5:].strip()
+            sections[current] = []
+        elif current is not None:
+            sections[current].append(line)
+    return mistake, {key: "\n".join(body).strip("\n") for key, body in sections.items()}
+
+
+def load_catalogue():
+    manifest = json.loads((HERE / "manifest.json").read_text())
+    entries = []
+    for name, info in manifest.items():
+        mistake, replacements = parse((HERE / "wrong" / f"{name}.py").read_text())
+        entries.append(Wrong(name, info["assignment"], info["score"], info["visible"], info["message"],
+                             mistake, replacements))
+    return entries
+
+
+def build_submission(assignment, replacements=None, fill=True):
+    """The released exercise with its solution cells filled in (and some replaced)."""
+    nb = read("exercises", assignment)
+    sources = solution_sources(assignment) if fill else {}
+    sources.update(replacements or {})
+    unknown = set(replacements or {}) - {grading(c).get("grade_id") for c in nb.cells}
+    if unknown:
+        raise KeyError(f"no such solution cells in {assignment}: {sorted(unknown)}")
+    for cell in nb.cells:
+        grade_id = grading(cell).get("grade_id")
+        if grading(cell).get("solution") and grade_id in sources:
+            cell.source = sources[grade_id]
+    return nb
+
+
+def grade_in_process(nb, solutions_nb=None):
+    """{grade_id: (score, points, output)} by running the notebook's cells in this process.
+
+    A quick stand-in for nbgrader: each cell runs in one namespace; a grade cell scores its
+    points unless it raises. Grade cells come from `solutions_nb` (hidden tests included),
+    matched by grade_id, as nbgrader's autograde restores them.
+    """
+    originals = {grading(c).get("grade_id"): c.source for c in (solutions_nb or nb).cells if grading(c).get("grade")}
+    namespace = {"__name__": "__main__"}
+    results = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        info = grading(cell)
+        source = originals.get(info.get("grade_id"), cell.source) if info.get("grade") else cell.source
+        output = io.StringIO()
+        failed = None
+        with contextlib.redirect_stdout(output):
+            try:
+                exec(compile(source, f"<cell {info.get('grade_id', '')}>", "exec"), namespace)
+            except Exception as error:   # the notebook carries on after a failing cell, as nbgrader's does
+                failed = f"{type(error).__name__}: {error}"
+        if info.get("grade"):
+            results[info["grade_id"]] = (0 if failed else info["points"], info["points"],
+                                         failed or output.getvalue())
+    return results

@@ -1,0 +1,9 @@
+# passes the upstream gradient to b without summing over the batch
+# %% linear_solution
+class Linear(miniflow.Linear):
+    def backward(self):
+        X, W, b = self.inbound_nodes
+        grad = self.upstream_gradient()
+        self.gradients[X] = grad @ W.value.T
+        self.gradients[W] = X.value.T @ grad
+        self.gradients[b] = grad

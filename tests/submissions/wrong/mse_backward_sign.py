@@ -1,0 +1,8 @@
+# the signs of the two gradients swapped
+# %% mse_solution
+class MSE(miniflow.MSE):
+    def backward(self):
+        y, a = self.inbound_nodes
+        grad_y = (2 / self.diff.size) * self.upstream_gradient() * self.diff
+        self.gradients[y] = -grad_y.reshape(np.shape(y.value))
+        self.gradients[a] = grad_y.reshape(np.shape(a.value))

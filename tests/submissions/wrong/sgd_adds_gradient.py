@@ -1,0 +1,5 @@
+# steps uphill: adds the gradient
+# %% sgd_solution
+def sgd_update(trainables, learning_rate=1e-2):
+    for t in trainables:
+        t.value = t.value + learning_rate * t.gradients[t]

@@ -1,0 +1,4 @@
+# keeps miniflow's own Sigmoid.backward
+# %% sigmoid_solution
+class Sigmoid(miniflow.Sigmoid):
+    pass
