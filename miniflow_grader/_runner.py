@@ -38,6 +38,8 @@ def kernel(argv):
     limits = json.loads(os.environ.get("MINIFLOW_KERNEL_LIMITS", "{}"))
     set_limits(limits)
     _limit(resource.RLIMIT_AS, limits.get("memory_bytes"))
+    import signal
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)   # forked children leave no zombies holding process slots
     from ipykernel import kernelapp
     sys.argv = [sys.argv[0]] + argv
     kernelapp.launch_new_instance()
@@ -109,6 +111,35 @@ def run(spec_path):
                 pass
         return data
 
+    def kill_strays():
+        """Kill every process in the sandbox but this one, its ancestors and the kernel (between cells)."""
+        me = os.getpid()
+        keep = {1, me, os.getppid()}
+        killed = 0
+        for _ in range(20):
+            strays = []
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit() or int(entry) in keep:
+                    continue
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        parent = int(f.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+                if parent == me:      # the kernel
+                    continue
+                strays.append(int(entry))
+            if not strays:
+                break
+            for pid in strays:
+                try:
+                    os.kill(pid, 9)
+                    killed += 1
+                except OSError:
+                    pass
+            time.sleep(0.01)
+        return killed
+
     nb = nbformat.read(spec["notebook"], as_version=4)
     grade_ids = {i: c.metadata.get("nbgrader", {}).get("grade_id") for i, c in enumerate(nb.cells)
                  if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
@@ -134,6 +165,9 @@ def run(spec_path):
                     client.execute_cell(cell, index)
                 except DeadKernelError:
                     died = True
+                strays = kill_strays() if spec.get("kill_strays") else 0
+                if strays:
+                    send(type="event", event="processes_killed", cell=index, count=strays)
                 send(type="cell", index=index, outputs=cell.get("outputs", []),
                      execution_count=cell.get("execution_count"),
                      probe=take_probe(grade_id) if grade_id else None)

@@ -118,15 +118,59 @@ class InjectResults(NbGraderPreprocessor):
         return nb, resources
 
 
+class RestoreCells(NbGraderPreprocessor):
+    """Before nbgrader's OverwriteCells: give it a notebook whose graded cells it can always restore.
+
+    Grading metadata the source notebook does not have (a made-up grade cell, a
+    notebook from another assignment) is removed; every source cell the learner
+    deleted is put back where it was, a deleted solution cell as an empty one.
+    (nbgrader's add_missing_cells fails on a notebook that lost a solution cell.)
+    """
+
+    def preprocess(self, nb, resources):
+        source = resources["miniflow_sources"][resources["nbgrader"]["notebook"]]
+        order = [(c, c.metadata["nbgrader"]["grade_id"]) for c in source.cells
+                 if c.metadata.get("nbgrader", {}).get("grade_id")]
+        known = {grade_id for _, grade_id in order}
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader")
+            if meta is not None and (not isinstance(meta, dict) or meta.get("grade_id") not in known):
+                del cell.metadata["nbgrader"]
+        position = {}
+        for index, cell in enumerate(nb.cells):
+            position.setdefault(cell.metadata.get("nbgrader", {}).get("grade_id"), index)
+        after = -1
+        for source_cell, grade_id in order:
+            if grade_id in position:
+                after = max(after, position[grade_id])
+                continue
+            meta = json.loads(json.dumps(source_cell.metadata))
+            text = "" if meta["nbgrader"].get("solution") else source_cell.source
+            if source_cell.cell_type == "code":
+                cell = nbformat.v4.new_code_cell(text, metadata=meta)
+            else:
+                cell = nbformat.v4.new_markdown_cell(text, metadata=meta)
+            nb.cells.insert(after + 1, cell)
+            after += 1
+            position = {}
+            for index, c in enumerate(nb.cells):
+                position.setdefault(c.metadata.get("nbgrader", {}).get("grade_id"), index)
+        return nb, resources
+
+
 class SandboxAutograde(Autograde):
     """nbgrader's Autograde, split so that execution can happen elsewhere and in parallel."""
 
     current_result = None
+    sources = None
 
     def _init_preprocessors(self):
         self.exporter._preprocessors = []
         if self._sanitizing:
-            preprocessors = self.sanitize_preprocessors
+            preprocessors = list(self.sanitize_preprocessors)
+            from nbgrader.preprocessors import OverwriteCells
+            if OverwriteCells in preprocessors:
+                preprocessors.insert(preprocessors.index(OverwriteCells), RestoreCells)
         else:
             preprocessors = [InjectResults if pp is Execute else pp for pp in self.autograde_preprocessors]
         for pp in preprocessors:
@@ -135,6 +179,7 @@ class SandboxAutograde(Autograde):
     def init_single_notebook_resources(self, notebook_filename):
         resources = super().init_single_notebook_resources(notebook_filename)
         resources["miniflow"] = self.current_result
+        resources["miniflow_sources"] = self.sources
         return resources
 
 
@@ -253,7 +298,7 @@ class Grader:
             if other:
                 self.log(f"warning: grade cells {other} in {path.name} do not use the check protocol; "
                          "their outputs come from the learner's kernel")
-            notebooks[path.stem] = {"known": known, "autograded": autograded, "path": path}
+            notebooks[path.stem] = {"known": known, "autograded": autograded, "path": path, "notebook": nb}
         if not notebooks:
             raise GradingError(f"no notebooks in {source}")
         self.source_dir = source
@@ -352,7 +397,11 @@ class Grader:
         self.scratch = Path(tempfile.mkdtemp(prefix="miniflow-grade-"))
         os.chmod(self.scratch, 0o755)
         try:
-            return self._run()
+            with warnings.catch_warnings():
+                # nbgrader's own gradebook code warns about its session use; it is not ours to fix
+                warnings.filterwarnings("ignore", message=".*not in session.*")
+                warnings.filterwarnings("ignore", message=".*missing an id field.*")
+                return self._run()
         finally:
             os.chdir(start_dir)
             if not self.keep_scratch:
@@ -469,6 +518,7 @@ class Grader:
         expected = sorted(self.source_notebooks)
         converter = SandboxAutograde(coursedir=cd, config=self.config)
         converter.force = True
+        converter.sources = {name: info["notebook"] for name, info in self.source_notebooks.items()}
         submission.converter = converter
         try:
             converter.init_notebooks()
@@ -501,7 +551,12 @@ class Grader:
             try:
                 BaseConverter.convert_single_notebook(converter, path)
             except Exception as error:
-                detail = f"{notebook}.ipynb could not be read as a notebook ({type(error).__name__})"
+                try:
+                    nbformat.read(path, as_version=4)
+                    detail = (f"nbgrader could not prepare {notebook}.ipynb for grading "
+                              f"({type(error).__name__}: {str(error)[:200]})")
+                except Exception:
+                    detail = f"{notebook}.ipynb could not be read as a notebook ({type(error).__name__})"
                 self._zero(student, [notebook], "unreadable", detail, submission)
                 continue
             dest = Path(converter._format_dest(self.assignment, student))
@@ -544,13 +599,22 @@ class Grader:
             result.execution_counts[index] = count
         result.limits = _limits_hit(run, result.cell_outputs, grade_cells, self.limits)
         stopped = _stop_reason(run, self.limits)
+        timed_out = {e.get("cell") for e in run.events if e.get("event") == "timeout"}
+        died = {e.get("cell") for e in run.events if e.get("event") == "kernel_died"}
         for grade_id, hidden in source["autograded"].items():
             index = grade_cells.get(grade_id)
             message = run.cells.get(index) if index is not None else None
             probe = message.get("probe") if isinstance(message, dict) else None
-            passed, text = self._verdict(grade_id, hidden, probe, job.seed,
-                                         result.cell_outputs.get(index) if index is not None else None,
-                                         stopped if message is None else None)
+            if index in timed_out and not isinstance(probe, str):
+                passed, text = False, (f"This test ran longer than {self.limits.cell_timeout} s and was stopped "
+                                       "(is there an endless loop, or a cell above that never finished?).")
+            elif index in died and not isinstance(probe, str):
+                passed, text = False, ("The kernel died while this test ran (os._exit, a crash, "
+                                       "or too much memory), so it could not finish.")
+            else:
+                passed, text = self._verdict(grade_id, hidden, probe, job.seed,
+                                             result.cell_outputs.get(index) if index is not None else None,
+                                             stopped if message is None else None)
             result.parts[grade_id] = {"passed": passed, "message": text}
             result.grade_outputs[grade_id] = [] if passed else [_error_output(text)]
         return result
@@ -652,7 +716,7 @@ def _stop_reason(run, limits):
     return None
 
 
-VIOLATION_HINTS = ("Read-only file system", "Network is unreachable", "Temporary failure in name resolution",
+VIOLATION_HINTS = ("Read-only file system", "Network is unreachable", "Connection refused", "Temporary failure in name resolution",
                    "Name or service not known", "Permission denied", "Operation not permitted")
 
 
@@ -667,6 +731,9 @@ def _limits_hit(run, cell_outputs, grade_cells, limits):
             hits.append({"kind": "kernel_died", "detail": f"the kernel died in cell {cell}"})
         elif kind == "output_limit":
             hits.append({"kind": "output", "detail": f"more than {limits.output_bytes} bytes of output"})
+        elif kind == "processes_killed":
+            hits.append({"kind": "processes", "detail": f"{event.get('count')} processes left running by cell "
+                                                        f"{cell} were killed"})
         elif kind == "runner_error":
             hits.append({"kind": "sandbox", "detail": str(event.get("detail", ""))[:300]})
     if run.wall_killed:
@@ -679,6 +746,9 @@ def _limits_hit(run, cell_outputs, grade_cells, limits):
         if index in test_cells:
             continue
         for output in outputs:
+            if output.get("output_type") == "stream" and "MemoryError" in str(output.get("text", ""))[-2000:]:
+                hits.append({"kind": "memory", "detail": f"cell {index}: the kernel ran out of memory"})
+                continue
             if output.get("output_type") != "error":
                 continue
             name, value = str(output.get("ename", "")), str(output.get("evalue", ""))
@@ -686,7 +756,7 @@ def _limits_hit(run, cell_outputs, grade_cells, limits):
                 hits.append({"kind": "memory", "detail": f"cell {index}: {name}: {value[:120]}"})
             elif name == "BlockingIOError" or "Resource temporarily unavailable" in value:
                 hits.append({"kind": "processes", "detail": f"cell {index}: {name}: {value[:120]}"})
-            elif name in ("PermissionError", "gaierror") or any(h in value for h in VIOLATION_HINTS):
+            elif name in ("PermissionError", "gaierror", "ConnectionRefusedError") or any(h in value for h in VIOLATION_HINTS):
                 hits.append({"kind": "sandbox_violation", "detail": f"cell {index}: {name}: {value[:120]}"})
     return hits
 
@@ -716,8 +786,6 @@ def main(argv=None):
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--keep-scratch", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    warnings.filterwarnings("ignore", module="nbgrader")
-    warnings.filterwarnings("ignore", message=".*not in session.*")
     limits = Limits()
     if args.timeout:
         limits.wall_seconds = args.timeout

@@ -110,6 +110,8 @@ class Sandbox:
         for root in _python_roots():
             if any(_inside(root, h) for h in self.hidden):
                 args += ["--ro-bind", str(root), str(root)]
+        for path in self.hidden:
+            args += ["--remount-ro", str(path)]
         args += ["--dir", "/tmp/home",
                  "--ro-bind", str(lib), f"{INSIDE}/lib",
                  "--bind", str(work), f"{INSIDE}/work",
@@ -218,6 +220,7 @@ class Sandbox:
             "startup_timeout": self.limits.startup_timeout,
             "output_bytes": self.limits.output_bytes,
             "probe_bytes": self.limits.file_bytes,
+            "kill_strays": self.sandboxed,
             "limits": asdict(self.limits),
         }
         (out / "spec.json").write_text(json.dumps(spec))

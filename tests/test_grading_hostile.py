@@ -1,0 +1,123 @@
+"""The adversarial catalogue graded together with correct submissions, in real sandboxes.
+
+Every correct submission gets full marks, every hostile one exactly its expected
+score and feedback, the limits it hit are reported, the gradebook stays
+consistent (`nbgrader export` agrees), grading again changes nothing, and no
+sandbox process is left behind.
+"""
+import csv
+import json
+import os
+import subprocess
+
+import nbformat
+import pytest
+
+from hostile import course as C
+from hostile.catalogue import CATALOGUE, CORRECT, CORRECT_ADD_FROM_SERVER
+from hostile.support import gradebook_dump, leftover_processes, require, serving
+from miniflow_grader.claims import Claims
+from miniflow_grader.grade import Grader
+from miniflow_grader.sandbox import Limits
+
+LIMITS = dict(wall_seconds=90)
+
+
+def submit_entry(root, entry, port, student=None):
+    student = student or entry.name
+    kwargs = {"name": entry.file_name} if entry.file_name else {}
+    if entry.raw is not None:
+        C.submit(root, student, raw=entry.raw, **kwargs)
+    else:
+        C.submit(root, student, entry.build(root, port), **kwargs)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    require("bwrap", "grading in a sandbox")
+    root = C.make_course(tmp_path_factory.mktemp("course"), timeout=5)
+    with serving(CORRECT_ADD_FROM_SERVER) as port:
+        for entry in CATALOGUE + CORRECT:
+            submit_entry(root, entry, port)
+        grader = Grader(C.ASSIGNMENT, root, jobs=os.cpu_count(), limits=Limits(**LIMITS), progress=False)
+        summary = grader.run()
+    db_url = f"sqlite:///{root}/gradebook.db"
+    claims = Claims(db_url)
+    infos = {row["student"]: dict(row, info=json.loads(row["info"])) for row in claims.rows(C.ASSIGNMENT)}
+    claims.close()
+    return root, db_url, summary, infos
+
+
+def test_the_catalogue_is_large_enough():
+    assert len(CATALOGUE) >= 25
+    assert len({e.name for e in CATALOGUE + CORRECT}) == len(CATALOGUE + CORRECT)
+
+
+def test_every_submission_was_graded_once(graded):
+    root, db_url, summary, infos = graded
+    assert summary["sandboxed"]
+    assert sorted(summary["graded"]) == sorted(e.name for e in CATALOGUE + CORRECT)
+    assert all(row["state"] == "done" and row["times_graded"] == 1 for row in infos.values())
+
+
+@pytest.mark.parametrize("entry", CORRECT, ids=lambda e: e.name)
+def test_correct_submissions_get_full_marks(graded, entry):
+    root, db_url, summary, infos = graded
+    info = infos[entry.name]["info"]
+    assert info["score"] == info["max_score"] == sum(C.points(root).values())
+    assert info["limits"] == []
+
+
+@pytest.mark.parametrize("entry", CATALOGUE, ids=lambda e: e.name)
+def test_hostile_submission_gets_its_expected_score_and_feedback(graded, entry):
+    root, db_url, summary, infos = graded
+    info = infos[entry.name]["info"]
+    points = C.points(root)
+    passed = {grade_id for grade_id, part in info["parts"].items() if part["passed"]}
+    assert passed == entry.passes, info["parts"]
+    assert info["score"] == sum(points[g] for g in entry.passes)
+    for grade_id, phrase in entry.message.items():
+        assert phrase in info["parts"][grade_id]["message"], info["parts"][grade_id]
+    if entry.limits:
+        kinds = {hit["kind"] for hit in info["limits"]}
+        assert kinds & entry.limits, info["limits"]
+
+
+def test_feedback_in_the_autograded_notebooks(graded):
+    """A failing check's message is the test cell's only output; a hidden one shows no traceback."""
+    root, db_url, summary, infos = graded
+    nb = nbformat.read(root / "autograded" / "edit_tests" / C.ASSIGNMENT / f"{C.ASSIGNMENT}.ipynb", as_version=4)
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
+    assert "check(\"add_forward\"" in cells["add_forward"].source          # the test was put back
+    (output,) = cells["add_forward"].outputs
+    assert output.output_type == "error" and "expected: 19" in output.evalue
+    (hidden,) = cells["add_forward_hidden"].outputs
+    assert hidden.evalue.startswith("Hidden test failed") and "\n" not in hidden.evalue
+    assert hidden.traceback == [hidden.evalue]
+    assert cells["mul_forward"].outputs == []
+
+
+def test_gradebook_is_consistent_and_exports(graded):
+    root, db_url, summary, infos = graded
+    rows = gradebook_dump(db_url, C.ASSIGNMENT)
+    students = {e.name for e in CATALOGUE + CORRECT}
+    assert {r[0] for r in rows} == students
+    assert len(rows) == len(students) * len(C.points(root))
+    assert all(r[3] is not None and r[5] is False for r in rows)     # auto-graded, nothing left for a human
+    subprocess.run([str(C.BIN / "nbgrader"), "export", "--to", str(root / "grades.csv")], cwd=root, env=C.env(),
+                   check=True, capture_output=True)
+    with open(root / "grades.csv") as f:
+        exported = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
+    assert exported == {s: infos[s]["info"]["score"] for s in students}
+
+
+def test_grading_again_changes_nothing(graded):
+    root, db_url, summary, infos = graded
+    before = gradebook_dump(db_url, C.ASSIGNMENT)
+    again = Grader(C.ASSIGNMENT, root, jobs=2, limits=Limits(**LIMITS), progress=False).run()
+    assert again["graded"] == []
+    assert gradebook_dump(db_url, C.ASSIGNMENT) == before
+
+
+def test_no_process_is_left_behind(graded):
+    assert leftover_processes() == []
