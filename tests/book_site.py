@@ -14,7 +14,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-TEST_BUILD = ROOT / "_build" / "test-book"     # a fresh strict build for the tests, next to `make`'s _build/html
+# A fresh strict build for the tests, next to `make`'s _build/html (one per pytest-xdist worker).
+TEST_BUILD = ROOT / "_build" / "test-book" / os.environ.get("PYTEST_XDIST_WORKER", "main")
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 
 
