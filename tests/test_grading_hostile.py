@@ -121,3 +121,20 @@ def test_grading_again_changes_nothing(graded):
 
 def test_no_process_is_left_behind(graded):
     assert leftover_processes() == []
+
+
+def test_report_shows_scores_failures_and_limits(graded):
+    from miniflow_grader.report import write_report
+    root, db_url, summary, infos = graded
+    page = write_report(C.ASSIGNMENT, root)
+    assert page == root / "reports" / C.ASSIGNMENT / "index.html"
+    for plot in ("scores.png", "parts.png"):
+        assert (page.parent / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = page.read_text()
+    assert f"{len(infos)} submissions" in text
+    assert "Add of 4. and 5. and 10. is wrong." in text           # the most common failure
+    for student, limit in [("infinite_loop", "time limit"), ("memory_bomb", "memory limit"),
+                           ("fork_bomb", "process limit"), ("network", "sandbox violation"),
+                           ("os_exit", "kernel died"), ("corrupt_ipynb", "unreadable notebook")]:
+        assert f"<tr><td>{student}</td><td>{limit}</td>" in text
+    assert "<tr><td>correct_reference</td>" not in text
