@@ -8,6 +8,11 @@ OPERATION_COLOR = "#fbe3cf"   # nodes computed from other nodes
 GRADIENT_COLOR = "#b2182b"
 
 
+# Sizes in inches, for 10-point text: the picture is laid out at the size it is drawn.
+CHAR_WIDTH, LINE_HEIGHT, BOX_PAD = 0.085, 0.18, 0.12
+COLUMN_GAP, ROW_GAP = 0.55, 0.25
+
+
 def draw_graph(nodes, *, show_values=False, show_gradients=False, node_colors=None, ax=None, title=None):
     """Draw the graph around `nodes` (one node, or a list such as `topological_sort` returns).
 
@@ -20,18 +25,14 @@ def draw_graph(nodes, *, show_values=False, show_gradients=False, node_colors=No
     from matplotlib.patches import FancyArrowPatch
 
     order = sort_nodes([nodes] if isinstance(nodes, Node) else list(nodes))
-    position = _layout(order)
-
     labels = {n: _label(n, show_values) for n in order}
-    gradients = {n: f"∂C/∂{_plain(n.name)} = {_short(_gradient(n))}" for n in order} if show_gradients else {}
-    widest = max(len(line) for text in [*labels.values(), *gradients.values()] for line in text.splitlines())
-    columns = 1 + max(x for x, _ in position.values())
-    tallest = 1 + max(abs(2 * y) for _, y in position.values())
-    lines = 1 + show_values + show_gradients
+    gradients = {n: _gradient_label(n) for n in order} if show_gradients else {}
+    box = {n: _size(labels[n], pad=BOX_PAD) for n in order}
+    under = {n: _size(gradients[n], scale=0.9) if show_gradients else (0, 0) for n in order}
+    position, width, height = _layout(order, box, under)
     if ax is None:
-        width = max(3.0, columns * (0.75 + 0.085 * widest))
-        height = max(1.6, tallest * (0.35 + 0.32 * lines))
-        _, ax = plt.subplots(figsize=(width, height))
+        fig = plt.figure(figsize=(width, height))
+        ax = fig.add_axes((0, 0, 1, 1))
 
     colors = node_colors or {}
     boxes = {}
@@ -41,8 +42,8 @@ def draw_graph(nodes, *, show_values=False, show_gradients=False, node_colors=No
                            bbox=dict(boxstyle="round,pad=0.4", facecolor=colors.get(n, default),
                                      edgecolor="#444444"))
         if show_gradients:
-            ax.annotate(gradients[n], position[n],
-                        xytext=(0, -(7 + 6.5 * (1 + show_values))), textcoords="offset points",
+            x, y = position[n]
+            ax.annotate(gradients[n], (x, y - box[n][1] / 2), xytext=(0, -3), textcoords="offset points",
                         ha="center", va="top", fontsize=9, color=GRADIENT_COLOR, zorder=3)
     for target in order:
         for source in dict.fromkeys(target.inbound_nodes):
@@ -52,23 +53,29 @@ def draw_graph(nodes, *, show_values=False, show_gradients=False, node_colors=No
                                          patchA=boxes[source].get_bbox_patch(),
                                          patchB=boxes[target].get_bbox_patch(), zorder=4))
 
-    xs = [x for x, _ in position.values()]
-    ys = [y for _, y in position.values()]
-    ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
-    ax.set_ylim(min(ys) - 0.5 - 0.2 * show_gradients, max(ys) + 0.5)
+    ax.set_xlim(0, width)
+    ax.set_ylim(-height / 2, height / 2)
     ax.axis("off")
     if title is not None:
         ax.set_title(title)
     return ax
 
 
-def _layout(order):
-    """(x, y) of each node: one column per step of the flow, each column centred on y = 0.
+def _size(text, scale=1.0, pad=0.0):
+    """Width and height in inches of `text` at 10 points times `scale`, plus `pad` on every side."""
+    lines = text.splitlines()
+    return (max(map(len, lines)) * CHAR_WIDTH * scale + 2 * pad,
+            len(lines) * LINE_HEIGHT * scale + 2 * pad)
+
+
+def _layout(order, box, under):
+    """(x, y) of each node in inches, and the picture's width and height.
 
     A node sits one column right of its rightmost input. A node with no inputs sits
     just left of its first consumer, so parameters such as W2 appear next to the
     layer that uses them rather than far away on the left. Within a column, nodes
-    are listed top to bottom in the order their consumers take them as inputs.
+    are stacked top to bottom in the order their consumers take them as inputs,
+    each with its gradient text (`under`) below its box.
     """
     column = {}
     for n in order:
@@ -84,12 +91,18 @@ def _layout(order):
         first = min(n.outbound_nodes, key=rank.get)
         return (rank[first], first.inbound_nodes.index(n))
 
-    position = {}
-    for x in sorted(set(column.values())):
-        stack = sorted((n for n in order if column[n] == x), key=row_key)
-        for i, n in enumerate(stack):
-            position[n] = (x, (len(stack) - 1) / 2 - i)
-    return position
+    stacks = [sorted((n for n in order if column[n] == c), key=row_key) for c in sorted(set(column.values()))]
+    footprint = {n: box[n][1] + (under[n][1] + 0.05 if under[n][1] else 0) for n in order}
+    heights = [sum(footprint[n] for n in stack) + ROW_GAP * (len(stack) - 1) for stack in stacks]
+    position, left = {}, 0.0
+    for stack, stack_height in zip(stacks, heights):
+        column_width = max(max(box[n][0], under[n][0]) for n in stack) + COLUMN_GAP
+        top = stack_height / 2
+        for n in stack:
+            position[n] = (left + column_width / 2, top - box[n][1] / 2)
+            top -= footprint[n] + ROW_GAP
+        left += column_width
+    return position, left, max(heights) + 0.3
 
 
 def _label(node, show_values):
@@ -97,6 +110,11 @@ def _label(node, show_values):
     if show_values:
         text += "\n" + ("?" if node.value is None else _short(node.value))
     return text
+
+
+def _gradient_label(node):
+    value = _short(_gradient(node))
+    return f"∂C/∂{_plain(node.name)} =" + ("\n" if "\n" in value else " ") + value
 
 
 def _gradient(node):
@@ -118,9 +136,9 @@ def _short(value):
     array = np.asarray(value)
     if array.size == 1:
         return f"{array.item():.4g}"
-    if array.size <= 4:
+    if array.size <= 4:   # one line per row, as NumPy prints it (without its indent: lines are centred)
         text = np.array2string(array, separator=", ", formatter={"all": lambda v: f"{v:.3g}"})
-        return " ".join(text.split())
+        return "\n".join(line.strip() for line in text.splitlines())
     return "shape " + str(array.shape)
 
 

@@ -83,7 +83,7 @@ def test_arrays_show_a_few_numbers_or_their_shape():
                                  b: np.array([-3.0, -5])})
     mf.forward_pass(out, graph)
     ax = mf.draw_graph(graph, show_values=True)
-    assert box(ax, "out").get_text() == "out\n[[-9, 4], [-9, 4]]"
+    assert box(ax, "out").get_text() == "out\n[[-9, 4],\n[-9, 4]]"
     assert box(ax, "b").get_text() == "b\n[-3, -5]"
     X.value = np.zeros((10, 3))
     ax = mf.draw_graph(graph, show_values=True)
