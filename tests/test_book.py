@@ -138,3 +138,14 @@ def test_a_rebuild_with_nothing_changed_uses_the_execution_cache(small_book):
     again = small_book("print(6 * 7)")
     assert again.returncode == 0, again.log[-3000:]
     assert "Executing notebook" not in again.log
+
+
+def test_a_change_in_the_library_runs_the_chapters_again(small_book, tmp_path):
+    library = tmp_path / "miniflow" / "nodes.py"
+    library.parent.mkdir()
+    library.write_text("ANSWER = 42\n")
+    assert small_book("print(6 * 7)").returncode == 0
+    library.write_text("ANSWER = 43\n")
+    again = small_book("print(6 * 7)")
+    assert again.returncode == 0, again.log[-3000:]
+    assert "Executing notebook" in again.log
