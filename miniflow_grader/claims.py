@@ -48,7 +48,12 @@ class Claims:
         self.postgres = self.engine.dialect.name == "postgresql"
         self.worker = worker or default_worker_name()
         self.lease = lease_seconds
+
+    def setup(self, first=None):
+        """Create the tables, after `first()` (run under the same lock: graders may start together)."""
         with self._locked():
+            if first is not None:
+                first()
             metadata.create_all(self.engine)
 
     def _locked(self):

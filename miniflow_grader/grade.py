@@ -350,6 +350,7 @@ class Grader:
 
     def _ensure_assignment(self):
         """Put the assignment's source cells in the gradebook if they are not there yet."""
+        Gradebook(self.coursedir.db_url, self.coursedir.course_id).close()
         with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
             try:
                 assignment = gb.find_assignment(self.assignment)
@@ -423,12 +424,10 @@ class Grader:
         self.sandbox = sandbox
         self.lib = self._build_lib(sandbox.sandboxed)
 
-        # nbgrader's gradebook first: it stamps an empty database as new only if it has no tables
-        Gradebook(self.coursedir.db_url, self.coursedir.course_id).close()
         self.claims = claims_module.Claims(self.coursedir.db_url, worker=self.worker)
         try:
-            with self.claims.locked():
-                self._ensure_assignment()
+            # nbgrader's gradebook first: it stamps an empty database as new only if it has no tables
+            self.claims.setup(first=self._ensure_assignment)
             self.secret = self.claims.secret().encode()
             fingerprints = self.submissions()
             self.claims.register(self.assignment, fingerprints, force=self.force)
