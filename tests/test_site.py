@@ -160,7 +160,7 @@ def _check_page(reader, page):
     return problems
 
 
-@pytest.mark.parametrize("page", pages())
+@pytest.mark.parametrize("page", [*pages(), "genindex", "search"])
 def test_page_reads_well(reader, page):
     problems = _check_page(reader, page)
     if problems:
