@@ -15,6 +15,7 @@ from pathlib import Path
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
 from nbgrader.preprocessors import GetGrades
+from traitlets import Bool
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 course = Path(__file__).resolve().parent
@@ -33,6 +34,8 @@ c.OverwriteCells.add_missing_cells = True
 
 class HideHiddenTests(Preprocessor):
     """Feedback shows a hidden test as learners saw it (docstring only) and whether it passed, nothing more."""
+
+    enabled = Bool(True)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or "BEGIN HIDDEN TESTS" not in cell.source:
@@ -63,6 +66,8 @@ _MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)(.+?)(?<![\s\\])\$", re.S)
 class MathToMathML(Preprocessor):
     """Render the $...$ and $$...$$ math of markdown cells to MathML, which browsers show without MathJax."""
 
+    enabled = Bool(True)
+
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "markdown":
             cell.source = _MATH.sub(_mathml, cell.source)
@@ -92,3 +97,6 @@ class FeedbackExporter(HTMLExporter):
 
 c.GenerateFeedback.exporter_class = FeedbackExporter
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, MathToMathML, CSSHTMLHeaderPreprocessor]
+
+# zip_collect: LMS downloads named like "lovelaceada_1234_5678_ps4_backprop.ipynb" (Canvas; "_late_" allowed).
+c.FileNameCollectorPlugin.named_regexp = r"^(?:.*/)?(?P<student_id>[^_/]+)_(?:late_)?\d+_\d+_(?P<file_id>[^/]+)$"

@@ -244,6 +244,8 @@ def _attempt(outputs, key, compute):
         outputs[key + "__error"] = np.array("NoValue")
     except _ReferenceUsed:
         pass
+    except _Problem as problem:
+        outputs[key + "__error"] = np.array("Problem: " + str(problem))
     except Exception as error:   # learner code may raise anything; it is reported, not fatal
         outputs[key + "__error"] = np.array(_describe(error))
 
@@ -252,23 +254,27 @@ class _NoValue(Exception):
     pass
 
 
+class _Problem(Exception):
+    """Something the check noticed about the learner's result (not an error their code raised)."""
+
+
 def _value_after_forward(node):
     returned = node.forward()
     if node.value is None:
         if returned is not None:
-            raise ValueError("forward() returned its result but left self.value as None: "
-                             "assign the result to self.value")
-        raise ValueError("self.value is still None after forward(): assign the result to self.value")
+            raise _Problem("forward() returned its result but left self.value as None: "
+                           "assign the result to self.value instead of returning it.")
+        raise _Problem("self.value is still None after forward(): assign the result to self.value.")
     return node.value
 
 
 def _gradient_of(node, wrt):
     gradients = node.gradients
     if not isinstance(gradients, dict):
-        raise TypeError(f"self.gradients should be a dict {{input node: gradient}}, got {type(gradients).__name__}")
+        raise _Problem(f"self.gradients should be a dict {{input node: gradient}}, got {type(gradients).__name__}.")
     if wrt not in gradients:
-        raise KeyError(f"self.gradients has no entry for the input {wrt.name!r}: "
-                       "key each gradient by the input node object, e.g. self.gradients[self.inbound_nodes[0]]")
+        raise _Problem(f"self.gradients has no entry for the input {wrt.name!r}: "
+                       "key each gradient by the input node object, e.g. self.gradients[self.inbound_nodes[0]].")
     return gradients[wrt]
 
 
@@ -277,6 +283,11 @@ def _gradient_of(node, wrt):
 def _fmt(array):
     return np.array2string(np.asarray(array), precision=8, separator=", ", threshold=24,
                            max_line_width=100).replace("\n", "\n              ")
+
+
+def _inline(array):
+    """An array on one line, for naming the inputs of a test case."""
+    return np.array2string(np.asarray(array), precision=8, separator=", ", threshold=24, max_line_width=10_000)
 
 
 def _error_hint(error):
@@ -314,6 +325,8 @@ def _get(outputs, key, what):
         error = str(error)
         if error == "NoValue":
             raise CheckFailed(f"{what}: your code gave None. Did you forget to return (or set) the result?")
+        if error.startswith("Problem: "):
+            raise CheckFailed(f"{what}: {error[len('Problem: '):]}")
         hint = _error_hint(error)
         raise CheckFailed(f"{what}: your code raised\n    {error}" + (f"\nHint: {hint}" if hint else ""))
     if key not in outputs:
@@ -407,7 +420,7 @@ def _compare_combine(class_name, hidden):
     def compare_fn(outputs, rng):
         for i, values in enumerate(_combine_cases(rng, hidden)):
             shapes = ", ".join(str(np.shape(v)) for v in values)
-            what = (f"{class_name} of {' and '.join(_fmt(v) for v in values)}" if not hidden
+            what = (f"{class_name} of {' and '.join(_inline(v) for v in values)}" if not hidden
                     else f"{class_name} of {len(values)} input(s) of shape(s) {shapes}")
             got = _get(outputs, f"case{i}", what)
             total, product = sum(values), np.prod(np.array(values), axis=0)
@@ -686,7 +699,7 @@ def _probe_sigmoid_forward(hidden):
 def _compare_sigmoid_forward(hidden):
     def compare_fn(outputs, rng):
         for i, x_ in enumerate(_sigmoid_cases(rng, hidden)):
-            what = f"Sigmoid of {_fmt(x_)}" if x_.size <= 6 else f"Sigmoid of an input of shape {x_.shape}"
+            what = f"Sigmoid of {_inline(x_)}" if x_.size <= 6 else f"Sigmoid of an input of shape {x_.shape}"
             got = _get(outputs, f"case{i}", what)
             hints = [(expit(-x_), "that is 1/(1 + e^x): the sigmoid is 1/(1 + e^(-x))."),
                      (1 / (1 + np.exp(-x_)) * (1 - 1 / (1 + np.exp(-x_))),
@@ -738,7 +751,7 @@ def _probe_mse_forward(hidden):
 def _compare_mse_forward(hidden):
     def compare_fn(outputs, rng):
         for i, (y_, a_) in enumerate(_mse_cases(rng, hidden)):
-            what = (f"MSE of y = {_fmt(y_)} and a = {_fmt(a_)}" if not hidden
+            what = (f"MSE of y = {_inline(y_)} and a = {_inline(a_)}" if not hidden
                     else f"MSE of y {y_.shape} and a {a_.shape}")
             got = _get(outputs, f"case{i}", what)
             if got.size != 1:
@@ -963,7 +976,7 @@ def _compare_backward_case(kind, i, values, consumer_grads, outputs, label):
             error = _relative_error(got, numeric.astype(float))
             note = (f"\n(Gradient check: relative error {error:.2g} between your gradient and a finite-difference "
                     "estimate; below 1e-5 is right, above 1e-2 is wrong.)")
-        _same(got, expected[j], f"{what}: the gradient for {name} (shape {np.shape(values[j])})",
+        _same(got, expected[j], f"{what}: the gradient for {name} ({name} has shape {np.shape(values[j])})",
               _backward_hints(kind, name, values, consumer_grads, expected[j]), shape_hint=GRADIENT_SHAPE,
               rtol=1e-5, atol=1e-10, note=note)
     return expected
@@ -1008,8 +1021,11 @@ def _compare_backward(kind, hidden):
                  "MSE": "the lesson's cost MSE(y, a)"}
         expected = _compare_backward_case(kind, 0, *lesson, outputs, names[kind])
         _pin_lesson(kind, outputs, expected)
-        _compare_backward_case(kind, 1, *two, outputs, "a node with two consumers" if kind != "MSE"
-                               else "an MSE with two consumers, y = [1, 2, 3], a = [4.5, 5, 10]")
+        values, sent = two
+        inputs = ", ".join(f"{name} = {_inline(v)}" for name, v in zip(_INPUT_NAMES[kind], values))
+        label = (f"with two consumers; {inputs}; the consumers send back "
+                 f"{_inline(sent[0])} and {_inline(sent[1])}")
+        _compare_backward_case(kind, 1, *two, outputs, label)
     return compare_fn
 
 
@@ -1100,7 +1116,7 @@ def _compare_sgd(hidden):
             call = "sgd_update(trainables)" if rate is None else f"sgd_update(trainables, {rate:.3g})"
             _get(outputs, f"case{i}_ran", call)
             for j, (v, g) in enumerate(zip(values, grads)):
-                what = f"{call}: the new value of trainable {j + 1} (value {_fmt(v)}, gradient {_fmt(g)})" \
+                what = f"{call}: the new value of trainable {j + 1} (value {_inline(v)}, gradient {_inline(g)})" \
                     if v.size <= 4 else f"{call}: the new value of trainable {j + 1} (shape {v.shape})"
                 if bool(outputs.get(f"case{i}_t{j}_given_changed", False)):
                     raise CheckFailed(
