@@ -50,7 +50,7 @@ class Reader:
     """A browser tab on the local site that refuses, and remembers, any request elsewhere."""
 
     def __init__(self, browser, site, scheme):
-        self.site = site
+        self.site, self.scheme = site, scheme
         self.context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
         self.outside, self.errors = [], []
         self.context.route("**/*", self._only_local)
@@ -81,7 +81,6 @@ class Reader:
 @pytest.fixture(params=["light", "dark"])
 def reader(request, browser, site):
     reader = Reader(browser, site, request.param)
-    reader.scheme = request.param
     yield reader
     reader.close()
 
