@@ -53,8 +53,8 @@ class HideHiddenTests(Preprocessor):
         passed = grading.get("score") is not None and grading.get("score") == grading.get("points")
         failed = any(output.get("output_type") == "error" for output in cell.outputs)
         verdict = ("Hidden test passed." if passed and not failed else
-                   "Hidden test failed. It uses inputs chosen at grading time, as described above; "
-                   "its details are not shown. Make sure your code handles every case the task describes.")
+                   "Hidden test failed.\nIt checks what its description above says, on inputs chosen at grading "
+                   "time; its details are not shown.\nMake sure your code handles every case the task describes.")
         cell.outputs = [{"output_type": "stream", "name": "stdout", "text": verdict + "\n"}]
         cell.execution_count = None
         return cell, resources
