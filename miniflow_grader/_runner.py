@@ -69,6 +69,8 @@ def run(spec_path):
         report.write(json.dumps(message) + "\n")
         report.flush()
 
+    # jsonschema (through nbformat) would spend a second compiling an optional URI grammar it never needs here
+    sys.modules.setdefault("rfc3987_syntax", None)
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
@@ -151,6 +153,14 @@ def run(spec_path):
                           "traceback": []},
         resources={"metadata": {"path": spec["cwd"]}}, record_timing=False)
     started = time.monotonic()
+
+    def finish(early=False):
+        if early and not spec.get("kill_strays"):
+            return    # without a sandbox, the kernel must be shut down properly
+        send(type="done", seconds=time.monotonic() - started)
+        report.close()
+        os._exit(0)   # in a sandbox, it is torn down next, kernel and all
+
     try:
         with client.setup_kernel():
             for index, cell in enumerate(nb.cells):
@@ -174,13 +184,13 @@ def run(spec_path):
                 if died:
                     send(type="event", event="kernel_died", cell=index)
                     break
+            finish(early=True)     # before the kernel's graceful shutdown, which nobody needs to wait for
     except DeadKernelError:
         send(type="event", event="kernel_died", cell=state["cell"])
     except Exception as error:  # the kernel failed to start, or the client failed
         send(type="event", event="runner_error", cell=state["cell"],
              detail=f"{type(error).__name__}: {str(error)[:300]}")
-    send(type="done", seconds=time.monotonic() - started)
-    report.close()
+    finish()
 
 
 if __name__ == "__main__":

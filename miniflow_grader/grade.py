@@ -219,6 +219,33 @@ class Submission:
 
 # --- the grader -----------------------------------------------------------------------
 
+class _SharedEngines:
+    """While grading, every nbgrader Gradebook of one URL shares one SQLAlchemy engine.
+
+    nbgrader opens a new Gradebook (so a new engine) for each step of each
+    notebook; a new engine starts with an empty compiled-statement cache, and
+    compiling the same queries again and again was most of the grader's own time.
+    """
+
+    def __enter__(self):
+        import nbgrader.api as api
+        self.api, self.original, engines = api, api.create_engine, {}
+
+        def create_engine(url, **kwargs):
+            key = (str(url), tuple(sorted(kwargs.items())))
+            if key not in engines:
+                engines[key] = self.original(url, **kwargs)
+            return engines[key]
+        self.engines = engines
+        api.create_engine = create_engine
+        return self
+
+    def __exit__(self, *exc):
+        self.api.create_engine = self.original
+        for engine in self.engines.values():
+            engine.dispose()
+
+
 def load_config(course_dir, db_url=None):
     course_dir = Path(course_dir).resolve()
     config = Config()
@@ -402,7 +429,8 @@ class Grader:
                 # nbgrader's own gradebook code warns about its session use; it is not ours to fix
                 warnings.filterwarnings("ignore", message=".*not in session.*")
                 warnings.filterwarnings("ignore", message=".*missing an id field.*")
-                return self._run()
+                with _SharedEngines():
+                    return self._run()
         finally:
             os.chdir(start_dir)
             if not self.keep_scratch:
