@@ -110,13 +110,13 @@ def make_course(root, timeout=10):
     return root
 
 
-def released(root):
-    return nbformat.read(Path(root) / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+def released(root, assignment=ASSIGNMENT):
+    return nbformat.read(Path(root) / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
 
 
-def solution_sources(root):
+def solution_sources(root, assignment=ASSIGNMENT):
     """grade_id of each solution cell -> the source's solution, markers removed."""
-    source = nbformat.read(Path(root) / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    source = nbformat.read(Path(root) / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
     found = {}
     for cell in source.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -127,9 +127,9 @@ def solution_sources(root):
     return found
 
 
-def correct_submission(root):
-    nb = released(root)
-    solutions = solution_sources(root)
+def correct_submission(root, assignment=ASSIGNMENT):
+    nb = released(root, assignment)
+    solutions = solution_sources(root, assignment)
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in solutions:
@@ -137,18 +137,19 @@ def correct_submission(root):
     return nb
 
 
-def points(root):
+def points(root, assignment=ASSIGNMENT):
     """grade_id -> points of each autograded test cell, from the source notebook."""
-    source = nbformat.read(Path(root) / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    source = nbformat.read(Path(root) / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
     return {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"])
             for c in source.cells if c.metadata.get("nbgrader", {}).get("grade")
             and not c.metadata["nbgrader"].get("solution")}
 
 
-def submit(root, student, notebook=None, *, raw=None, name=f"{ASSIGNMENT}.ipynb",
+def submit(root, student, notebook=None, *, raw=None, name=None, assignment=ASSIGNMENT,
            timestamp="2026-01-10 12:00:00.000000 UTC"):
-    """Put a submission in submitted/STUDENT/ps1_nodes/: a notebook object, or raw bytes."""
-    folder = Path(root) / "submitted" / student / ASSIGNMENT
+    """Put a submission in submitted/STUDENT/ASSIGNMENT/: a notebook object, or raw bytes."""
+    name = name or f"{assignment}.ipynb"
+    folder = Path(root) / "submitted" / student / assignment
     folder.mkdir(parents=True, exist_ok=True)
     if raw is not None:
         (folder / name).write_bytes(raw)

@@ -1,0 +1,49 @@
+"""The course's own five assignments through the sandboxed grader: solutions full marks, blank exercises zero.
+
+The course (nbgrader_config.py, solutions/, exercises/) is copied to a temporary
+directory; every assignment's stubs, probes and comparisons run for real.
+"""
+import shutil
+
+import nbformat
+import pytest
+
+from hostile import course as C
+from hostile.support import gradebook_dump, leftover_processes, require
+from miniflow_grader import checks
+from miniflow_grader.grade import Grader
+from miniflow_grader.sandbox import Limits
+
+ASSIGNMENTS = sorted(checks.TARGETS)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    require("bwrap", "grading in a sandbox")
+    if not (C.REPO / "solutions").is_dir():
+        pytest.fail("the course's solutions/ is missing")
+    root = tmp_path_factory.mktemp("course")
+    shutil.copy(C.REPO / "nbgrader_config.py", root)
+    shutil.copytree(C.REPO / "solutions", root / "solutions")
+    shutil.copytree(C.REPO / "exercises", root / "exercises")
+    for assignment in ASSIGNMENTS:
+        C.submit(root, "solved", C.correct_submission(root, assignment), assignment=assignment)
+        C.submit(root, "blank", C.released(root, assignment), assignment=assignment)
+    return root
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solutions_get_full_marks_and_blank_exercises_zero(course, assignment, monkeypatch):
+    monkeypatch.delenv("MINIFLOW_GRADEBOOK_URL", raising=False)
+    summary = Grader(assignment, course, jobs=2, limits=Limits(wall_seconds=300), progress=False).run()
+    assert sorted(summary["graded"]) == ["blank", "solved"]
+    rows = gradebook_dump(f"sqlite:///{course}/gradebook.db", assignment)
+    autograded = [r for r in rows if r[3] is not None]
+    assert {r[2] for r in autograded} >= {g for g, info in checks.CHECKS.items() if info.assignment == assignment}
+    for student, notebook, grade_id, auto, manual, needs_manual, max_score in autograded:
+        assert auto == (max_score if student == "solved" else 0), (student, grade_id)
+    blank = nbformat.read(course / "autograded" / "blank" / assignment / f"{assignment}.ipynb", as_version=4)
+    messages = [o.evalue for c in blank.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
+                and c.metadata.get("nbgrader", {}).get("grade")]
+    assert messages and all(m for m in messages)
+    assert leftover_processes() == []
