@@ -539,6 +539,15 @@ class Grader:
                 submission.parts[grade_id] = {"passed": False, "message": detail}
 
     def _prepare(self, submission):
+        try:
+            self._sanitize(submission)
+        except Exception as error:   # one odd submission must not stop the others
+            submission.jobs = []
+            self._zero(submission.student, sorted(self.source_notebooks), "grader_error",
+                       f"nbgrader could not prepare this submission ({type(error).__name__}: {str(error)[:200]})",
+                       submission)
+
+    def _sanitize(self, submission):
         student = submission.student
         cd = self.coursedir
         cd.student_id = student
@@ -686,6 +695,10 @@ class Grader:
             converter.current_result = job.result
             try:
                 BaseConverter.convert_single_notebook(converter, str(job.sanitized))
+            except Exception as error:
+                detail = f"nbgrader could not save the grades of {job.notebook}.ipynb ({type(error).__name__})"
+                self._zero(student, [job.notebook], "grader_error", detail, submission)
+                continue
             finally:
                 converter._sanitizing = True
                 converter.current_result = None

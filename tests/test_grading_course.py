@@ -47,3 +47,13 @@ def test_solutions_get_full_marks_and_blank_exercises_zero(course, assignment, m
                 and c.metadata.get("nbgrader", {}).get("grade")]
     assert messages and all(m for m in messages)
     assert leftover_processes() == []
+
+
+def test_grading_again_with_force_gives_the_same_gradebook(course, monkeypatch):
+    monkeypatch.delenv("MINIFLOW_GRADEBOOK_URL", raising=False)
+    assignment = "ps4_backprop"
+    Grader(assignment, course, jobs=2, limits=Limits(wall_seconds=300), progress=False).run()
+    before = gradebook_dump(f"sqlite:///{course}/gradebook.db", assignment)
+    again = Grader(assignment, course, jobs=2, force=True, limits=Limits(wall_seconds=300), progress=False).run()
+    assert sorted(again["graded"]) == ["blank", "solved"]
+    assert gradebook_dump(f"sqlite:///{course}/gradebook.db", assignment) == before
