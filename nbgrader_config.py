@@ -28,6 +28,9 @@ c.CourseDirectory.db_url = os.environ.get("MINIFLOW_GRADEBOOK_URL") or f"sqlite:
 
 # A cell that runs longer than this is interrupted and graded as failed; the rest still run.
 c.ExecutePreprocessor.timeout = int(os.environ.get("MINIFLOW_CELL_TIMEOUT", "30"))
+# A busy grading machine can be slow to start a kernel or to deliver a cell's last output.
+c.ExecutePreprocessor.startup_timeout = 120
+c.ExecutePreprocessor.iopub_timeout = 15
 # A submission that deletes a test cell gets it back, and is graded by it.
 c.OverwriteCells.add_missing_cells = True
 

@@ -334,6 +334,9 @@ def _get(outputs, key, what):
             raise CheckFailed(f"{what}: your code gave None. Did you forget to return (or set) the result?")
         if error.startswith("Problem: "):
             raise CheckFailed(f"{what}: {error[len('Problem: '):]}")
+        if error.startswith("NotImplementedError") and "is yours to write" not in error:
+            raise CheckFailed(f"{what}: it is not written yet. Replace `raise NotImplementedError()` in the "
+                              "solution cell with your code, run that cell, then this test again.")
         hint = _error_hint(error)
         raise CheckFailed(f"{what}: your code raised\n    {error}" + (f"\nHint: {hint}" if hint else ""))
     if key not in outputs:

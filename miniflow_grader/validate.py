@@ -7,6 +7,7 @@ Prints each failing test with its message, and exits with status 1 if any test f
 """
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -50,14 +51,23 @@ def main(argv=None):
                   "get a fresh copy of the exercise and copy your solutions into it.")
             failures += len(changed)
         for cell in failed:
-            first = cell["source"].splitlines()[0] if cell["source"] else "(empty cell)"
-            print(f"FAILED  {path}: {first}\n{_indent(cell['raw_error'])}\n")
+            first = cell["source"].splitlines()[0].strip('"') if cell["source"] else "(empty cell)"
+            called = re.search(r'check\("(\w+)"', cell["source"])
+            print(f"FAILED  {called.group(1) + ': ' if called else ''}{first}\n"
+                  f"{_indent(_message(cell['raw_error']))}\n")
         if not failed and not changed:
             print(f"{path}: every visible test passed")
         else:
             print(f"{path}: {len(failed)} test(s) failed")
         failures += len(failed)
     return 1 if failures else 0
+
+
+def _message(error):
+    """A failed check's own message (what is wrong, how to fix it), or the whole traceback of any other error."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", error)
+    start = plain.rfind("CheckFailed: ")
+    return plain[start:] if start >= 0 else plain
 
 
 def _indent(text):

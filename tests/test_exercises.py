@@ -162,7 +162,7 @@ def test_in_process_mode_reports_a_pass_and_raises_a_learner_message(solved, unt
     assert "add_forward: passed" in capsys.readouterr().out
     with pytest.raises(CheckFailed) as failure:
         checks.check("add_forward", untouched["ps1_nodes"])
-    assert failure.value.__cause__ is None and "replace `raise NotImplementedError()`" in str(failure.value)
+    assert failure.value.__cause__ is None and "Replace `raise NotImplementedError()`" in str(failure.value)
 
 
 def test_compare_rejects_missing_malformed_and_non_finite_outputs(solved):

@@ -21,6 +21,7 @@ from miniflow_grader.checks import CHECKS
 from submissions.catalogue import ASSIGNMENTS, REPO, build_submission, grading, load_catalogue, points
 
 CATALOGUE = load_catalogue()
+LOGS = {}   # what each nbgrader command printed, to explain a failure
 BIN = Path(sys.executable).parent
 TIMEOUT = 5   # seconds per cell in this course: a cell that loops forever costs this much
 SEED = "2024"
@@ -97,6 +98,7 @@ def course(tmp_path_factory):
         logs[assignment] = nbgrader(course, "autograde", assignment)
         logs[assignment + " feedback"] = nbgrader(course, "generate_feedback", assignment)
     logs["export"] = nbgrader(course, "export", "--to", str(course / "grades.csv"))
+    LOGS.update(logs)
     return course, logs
 
 
@@ -106,6 +108,10 @@ def gradebook(course):
 
 def scores(course, student, assignment):
     """{grade_id: score} for one graded submission."""
+    log = LOGS.get(assignment)
+    assert (course / "autograded" / student / assignment).is_dir(), \
+        f"{student} was not autograded:\n" + "\n".join(line for line in (log.stdout + log.stderr).splitlines()
+                                                     if student in line or "rror" in line)[-4000:]
     with gradebook(course) as gb:
         notebook = gb.find_submission_notebook(assignment, assignment, student)
         return {grade.name: grade.score for grade in notebook.grades}
@@ -302,3 +308,30 @@ def test_the_validate_command_lists_failing_visible_tests_and_passes_a_solution(
     good = subprocess.run(command + [str(tmp_path / "good" / "ps4_backprop.ipynb")], env=env, capture_output=True,
                           text=True, timeout=600)
     assert good.returncode == 0 and "every visible test passed" in good.stdout, good.stdout + good.stderr
+
+
+# --- the configuration ---------------------------------------------------------------------------
+
+def load_config(monkeypatch, **env):
+    from traitlets.config.loader import PyFileConfigLoader
+    for name in ("MINIFLOW_GRADEBOOK_URL", "MINIFLOW_CELL_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
+
+
+def test_the_course_directory_is_the_repository_with_a_sqlite_gradebook_by_default(monkeypatch):
+    config = load_config(monkeypatch)
+    assert config.CourseDirectory.root == str(REPO)
+    assert (config.CourseDirectory.source_directory, config.CourseDirectory.release_directory) == ("solutions", "exercises")
+    assert config.CourseDirectory.db_url == f"sqlite:///{REPO / 'gradebook.db'}"
+    assert config.ExecutePreprocessor.timeout == 30 and config.OverwriteCells.add_missing_cells is True
+    ignored = (REPO / ".gitignore").read_text().split()
+    assert {"/submitted/", "/autograded/", "/feedback/", "/gradebook.db"} <= set(ignored)
+
+
+def test_the_gradebook_and_the_timeout_can_be_set_from_the_environment(monkeypatch):
+    url = "postgresql+psycopg2://grader@127.0.0.1:5432/miniflow"
+    config = load_config(monkeypatch, MINIFLOW_GRADEBOOK_URL=url, MINIFLOW_CELL_TIMEOUT="7")
+    assert config.CourseDirectory.db_url == url and config.ExecutePreprocessor.timeout == 7
