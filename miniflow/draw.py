@@ -121,12 +121,10 @@ def _gradient(node):
     """dC/d(node): what the backward pass left for this node (None before it has run)."""
     if not node.inbound_nodes:                     # an Input keeps its own gradient
         return node.gradients.get(node)
-    if not node.outbound_nodes:                    # the cost itself: dC/dC = 1
-        return 1
-    parts = [m.gradients.get(node) for m in node.outbound_nodes]
-    if any(p is None for p in parts):
+    try:
+        return node.upstream_gradient()
+    except KeyError:                               # a consumer has not run backward yet
         return None
-    return sum(parts)
 
 
 def _short(value):
