@@ -4,6 +4,7 @@ The end-to-end grading with the real nbgrader commands is in test_nbgrader_cours
 """
 import ast
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ import miniflow
 from miniflow_grader import checks
 from miniflow_grader.checks import CHECKS, TARGETS, CheckFailed
 from submissions.catalogue import (ASSIGNMENTS, build_submission, grade_in_process, grading, load_catalogue,
-                                   points, read, solution_sources)
+                                   parse, points, read, solution_sources)
 
 CATALOGUE = load_catalogue()
 
@@ -256,3 +257,19 @@ def test_solutions_score_full_marks_in_process(monkeypatch):
         results = grade_in_process(build_submission(assignment), read("solutions", assignment))
         assert all(score == total for score, total, _ in results.values()), assignment
 
+
+
+# --- other right answers -------------------------------------------------------------------------
+
+RIGHT = sorted((Path(__file__).parent / "submissions" / "right").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", RIGHT, ids=lambda p: p.stem)
+def test_other_right_answers_score_full_marks(path, monkeypatch):
+    """Accept every right answer: other algorithms, other NumPy calls, the lesson's loop over consumers."""
+    mistake, replacements = parse(path.read_text())
+    assignment = mistake.split(":")[0]
+    for seed in ("5", "6"):
+        monkeypatch.setenv("MINIFLOW_SEED", seed)
+        results = grade_in_process(build_submission(assignment, replacements), read("solutions", assignment))
+        assert all(score == total for score, total, _ in results.values()), {g: r[2] for g, r in results.items()}

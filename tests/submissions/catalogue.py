@@ -4,6 +4,8 @@ Each `wrong/<name>.py` holds replacement sources for solution cells: a first com
 what the mistake is, then one `# %% <solution grade_id>` section per replaced cell.
 `manifest.json` gives each entry's assignment, its expected score, whether the visible tests
 alone catch it, and a fragment of the message the learner gets.
+`right/<name>.py` files have the same form and hold other right answers (the first line names
+the assignment), which must score full marks.
 A submission is the released exercise with every solution cell filled in from solutions/,
 except the replaced ones.
 """
