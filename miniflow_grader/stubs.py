@@ -21,7 +21,7 @@ def _stub_body(node, dotted):
     doc = ast.get_docstring(node, clean=False)
     if doc is not None:
         body.append(ast.Expr(ast.Constant(doc)))
-    message = f"{dotted} is yours to write"
+    message = f"{dotted} is yours to write: miniflow's own version is not available while grading"
     body.append(ast.Raise(exc=ast.Call(ast.Name("NotImplementedError", ast.Load()),
                                        [ast.Constant(message)], []), cause=None))
     node.body = body

@@ -57,3 +57,25 @@ def test_grading_again_with_force_gives_the_same_gradebook(course, monkeypatch):
     again = Grader(assignment, course, jobs=2, force=True, limits=Limits(wall_seconds=300), progress=False).run()
     assert sorted(again["graded"]) == ["blank", "solved"]
     assert gradebook_dump(f"sqlite:///{course}/gradebook.db", assignment) == before
+
+
+def test_feedback_and_export_work_unchanged_on_our_grades(course, monkeypatch):
+    import csv
+    import subprocess
+    monkeypatch.delenv("MINIFLOW_GRADEBOOK_URL", raising=False)
+    assignment = "ps4_backprop"
+    Grader(assignment, course, jobs=2, limits=Limits(wall_seconds=300), progress=False).run()
+    for command in (["generate_feedback", assignment, "--force"], ["export", "--to", str(course / "grades.csv")]):
+        done = subprocess.run([str(C.BIN / "nbgrader"), *command], cwd=course, env=C.env(), capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+    page = (course / "feedback" / "blank" / assignment / f"{assignment}.html").read_text()
+    assert "Hidden test failed." in page
+    assert '"sigmoid_backward"</span>' in page                       # a visible test's source is shown
+    assert '"sigmoid_backward_hidden"</span>' not in page and "BEGIN HIDDEN TESTS" not in page
+    solved = (course / "feedback" / "solved" / assignment / f"{assignment}.html").read_text()
+    assert "Hidden test passed." in solved
+    with open(course / "grades.csv") as f:
+        rows = {(r["student_id"], r["assignment"]): float(r["score"]) for r in csv.DictReader(f)}
+    assert rows[("blank", assignment)] == 0
+    assert rows[("solved", assignment)] == float(rows[("solved", assignment)]) > 0
