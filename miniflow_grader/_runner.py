@@ -58,6 +58,11 @@ def run(spec_path):
     _not_dumpable()
     with open(spec_path) as f:
         spec = json.load(f)
+    if spec.get("copy_from"):
+        import shutil
+        shutil.copytree(spec["copy_from"], spec["cwd"])
+        os.makedirs(spec["probe_dir"], exist_ok=True)
+    os.chdir(spec["cwd"])
     fd = spec["report_fd"]
     os.set_inheritable(fd, False)
     report = os.fdopen(fd, "w", buffering=1)

@@ -334,7 +334,8 @@ class Grader:
     def _hidden_paths(self):
         import miniflow
         cd = self.coursedir
-        paths = {self.root, Path(miniflow.__file__).resolve().parent.parent, Path.home()}
+        package = Path(miniflow.__file__).resolve().parent
+        paths = {self.root, package, package.parent, Path.home()}
         for name in ("source_directory", "release_directory", "submitted_directory",
                      "autograded_directory", "feedback_directory", "solution_directory"):
             value = getattr(cd, name, None)

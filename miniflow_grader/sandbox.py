@@ -104,23 +104,30 @@ class Sandbox:
         args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                 "--size", str(256 * 1024 ** 2), "--tmpfs", "/tmp",
                 "--tmpfs", "/run", "--tmpfs", "/var/tmp", "--tmpfs", "/dev/shm"]
+        roots = [r for r in _python_roots() if any(_inside(r, h) for h in self.hidden)]
+        inner = [h for h in self.hidden if any(_inside(h, r) for r in _python_roots())]
         for path in self.hidden:
+            if path not in inner:
+                args += ["--tmpfs", str(path)]
+        # the interpreter and its packages stay visible where a hidden directory holds them ...
+        for root in roots:
+            args += ["--ro-bind", str(root), str(root)]
+        # ... except what is hidden inside them (a library installed into site-packages)
+        for path in inner:
             args += ["--tmpfs", str(path)]
-        # the interpreter and its packages stay visible where a hidden directory holds them
-        for root in _python_roots():
-            if any(_inside(root, h) for h in self.hidden):
-                args += ["--ro-bind", str(root), str(root)]
         for path in self.hidden:
             args += ["--remount-ro", str(path)]
+        # the job comes in read-only; the runner copies it into /tmp, a size-limited tmpfs that is
+        # the only writable place in the sandbox, and that vanishes with it
         args += ["--dir", "/tmp/home",
                  "--ro-bind", str(lib), f"{INSIDE}/lib",
-                 "--bind", str(work), f"{INSIDE}/work",
-                 "--bind", str(out), f"{INSIDE}/out",
+                 "--ro-bind", str(work), f"{INSIDE}/src",
+                 "--ro-bind", str(out), f"{INSIDE}/out",
                  "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-                 "--chdir", f"{INSIDE}/work", "--clearenv"]
+                 "--chdir", "/tmp", "--clearenv"]
         return args
 
-    def _env(self, seed, lib, out):
+    def _env(self, seed, lib, out, probes):
         python_bin = str(Path(sys.executable).parent)
         env = {
             "PATH": f"{python_bin}:/usr/local/bin:/usr/bin:/bin",
@@ -133,7 +140,7 @@ class Sandbox:
             "MPLBACKEND": "Agg",
             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
             "NBGRADER_EXECUTION": "autograde",
-            "MINIFLOW_PROBE_DIR": f"{out}/probes",
+            "MINIFLOW_PROBE_DIR": probes,
             "MINIFLOW_SEED": str(int(seed)),
             "MINIFLOW_KERNEL_LIMITS": json.dumps(asdict(self.limits)),
         }
@@ -146,9 +153,9 @@ class Sandbox:
     def command(self, lib, work, out, seed, cgroup=None):
         """The argv that runs the job whose directories are lib (read-only), work and out."""
         if not self.sandboxed:
-            env = self._env(seed, lib, out)
+            env = self._env(seed, lib, out, f"{out}/probes")
             return [sys.executable, f"{lib}/python/_miniflow_runner.py", "run", f"{out}/spec.json"], env
-        env = self._env(seed, f"{INSIDE}/lib", f"{INSIDE}/out")
+        env = self._env(seed, f"{INSIDE}/lib", f"{INSIDE}/out", f"{INSIDE}/probes")
         argv = []
         if cgroup is not None:
             argv = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup)]
@@ -180,12 +187,12 @@ class Sandbox:
             argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
         argv += [self.bwrap] + self._bwrap_args(lib, work, out)
         argv += ["--setenv", "PATH", "/usr/bin:/bin", sys.executable, "-c",
-                 "import socket, os; open('/tmp/grade/out/ok', 'w').write(str(os.getpid()))"]
+                 "import os; open('/tmp/ok', 'w').write('ok'); print(open('/tmp/ok').read(), os.getpid())"]
         try:
             done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
         except (OSError, subprocess.TimeoutExpired) as error:
             raise SandboxUnavailable(f"bubblewrap could not start: {error}") from None
-        if done.returncode != 0 or not (out / "ok").exists():
+        if done.returncode != 0 or not done.stdout.startswith(b"ok"):
             message = done.stderr.decode(errors="replace").strip()[:500]
             raise SandboxUnavailable(
                 f"bubblewrap could not create its sandbox ({message or 'exit %d' % done.returncode}); "
@@ -208,12 +215,15 @@ class Sandbox:
             self._own(dirpath)
             for name in filenames:
                 self._own(os.path.join(dirpath, name))
-        base = INSIDE if self.sandboxed else None
-        paths = {key: (f"{base}/{key}" if base else str(job_dir / key)) for key in ("work", "out")}
+        if self.sandboxed:
+            paths = {"work": f"{INSIDE}/work", "probes": f"{INSIDE}/probes", "copy_from": f"{INSIDE}/src"}
+        else:
+            paths = {"work": str(work), "probes": str(out / "probes"), "copy_from": None}
         read_end, write_end = os.pipe()
         spec = {
             "notebook": f"{paths['work']}/{notebook_name}",
-            "probe_dir": f"{paths['out']}/probes",
+            "probe_dir": paths["probes"],
+            "copy_from": paths["copy_from"],
             "cwd": paths["work"],
             "report_fd": write_end,
             "cell_timeout": self.limits.cell_timeout,

@@ -103,6 +103,14 @@ attempt("write_root", lambda: open("/miniflow-owned", "w"))
 attempt("write_venv", lambda: open(os.path.join(os.path.dirname(inspect.__file__), "owned.py"), "w"))
 attempt("network", lambda: socket.create_connection(("127.0.0.1", {port}), timeout=3).recv(10))
 attempt("run_socket", lambda: os.listdir("/run"))
+attempt("write_here", lambda: open("scratch.txt", "w").write("mine"))
+attempt("write_job", lambda: open("/tmp/grade/src/owned.txt", "w"))
+def fill():
+    for i in range(8):
+        with open(f"/tmp/fill{i}", "wb") as f:
+            for _ in range(60):
+                f.write(b"\0" * (1 << 20))
+attempt("fill_disk", fill)
 found["reference_add"] = inspect.getsource(miniflow.Add.forward)
 found["untouched_input"] = inspect.getsource(miniflow.Input.forward)
 found["miniflow_file"] = miniflow.__file__
@@ -129,7 +137,8 @@ def test_the_sandbox_hides_the_reference_and_forbids_escapes(tmp_path):
     assert run.finished, run.stderr
     (output,) = run.cells[0]["outputs"]
     found = json.loads(output["text"])
-    for name in ("library_source", "git", "solutions", "book", "gradebook", "write_root", "write_venv", "network"):
+    for name in ("library_source", "git", "solutions", "book", "gradebook", "write_root", "write_venv", "network",
+                 "write_job", "fill_disk"):
         assert found[name].startswith("denied"), (name, found[name])
     for name in ("course_solutions", "run_socket"):     # hidden: empty, whatever is really there
         assert found[name] == "[]", (name, found[name])
@@ -142,6 +151,8 @@ def test_the_sandbox_hides_the_reference_and_forbids_escapes(tmp_path):
     assert "put it in the feed_dict" in found["untouched_input"]
     assert found["miniflow_file"].startswith("/tmp/grade/lib/")
     assert max(found["pids"]) < 100                    # its own pid namespace
+    assert found["write_here"] == "4"                  # the working directory is writable ...
+    assert sorted(p.name for p in (job / "work").iterdir()) == ["peek.ipynb"]   # ... and is not the host's
     assert leftover_processes() == []
 
 
