@@ -94,6 +94,7 @@ class Sandbox:
         self.sandboxed = sandboxed
         self.hidden = sorted({Path(p).resolve() for p in hidden_paths if Path(p).exists()})
         self.cgroups = _pids_cgroup_root() if sandboxed and os.geteuid() == 0 else None
+        self.memory_cgroups = _memory_cgroup_root() if self.cgroups is not None else None
         self.as_nobody = sandboxed and os.geteuid() == 0 and self.cgroups is None
         self.bwrap = shutil.which("bwrap")
         self._numbers = itertools.count()
@@ -158,7 +159,12 @@ class Sandbox:
         env = self._env(seed, f"{INSIDE}/lib", f"{INSIDE}/out", f"{INSIDE}/probes")
         argv = []
         if cgroup is not None:
-            argv = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup)]
+            pids, memory = cgroup
+            if memory is None:
+                argv = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(pids)]
+            else:
+                argv = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && echo $$ > "$1/cgroup.procs" && shift && exec "$@"',
+                        str(pids), str(memory)]
         if self.as_nobody:
             argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
         argv += [self.bwrap] + self._bwrap_args(lib, work, out)
@@ -278,12 +284,23 @@ class Sandbox:
         return RunResult(cells, events, finished, wall_killed, proc.returncode, stderr_text, seconds)
 
     def _make_cgroup(self):
+        """A pids cgroup (and, where there is one, a memory cgroup) for one sandbox, or None."""
         if self.cgroups is None:
             return None
-        path = self.cgroups / f"miniflow-grader-{os.getpid()}-{next(self._numbers)}"
-        path.mkdir()
-        (path / "pids.max").write_text(str(self.limits.processes))
-        return path
+        name = f"miniflow-grader-{os.getpid()}-{next(self._numbers)}"
+        pids = self.cgroups / name
+        pids.mkdir()
+        (pids / "pids.max").write_text(str(self.limits.processes))
+        memory = None
+        if self.memory_cgroups is not None:
+            memory = self.memory_cgroups / name
+            try:
+                memory.mkdir()
+                # the kernel's own limit, plus the runner and the sandbox's tmpfs: forked copies share it all
+                (memory / "memory.limit_in_bytes").write_text(str(self.limits.memory_bytes + 1024 ** 3))
+            except OSError:
+                memory = None
+        return pids, memory
 
     def _kill(self, proc, cgroup=None):
         """Kill the sandbox's whole process group; its pid namespace dies with its first process."""
@@ -296,6 +313,7 @@ class Sandbox:
         except subprocess.TimeoutExpired:
             pass
         if cgroup is not None:
+            cgroup, memory = cgroup
             for _ in range(300):
                 pids = [int(p) for p in (cgroup / "cgroup.procs").read_text().split()]
                 if not pids:
@@ -306,10 +324,12 @@ class Sandbox:
                     except ProcessLookupError:
                         pass
                 time.sleep(0.01)
-            try:
-                cgroup.rmdir()
-            except OSError:
-                pass
+            for path in (cgroup, memory):
+                try:
+                    if path is not None:
+                        path.rmdir()
+                except OSError:
+                    pass
         if not self.sandboxed:
             _kill_descendants_unsandboxed(proc.pid)
 
@@ -319,6 +339,20 @@ def _pids_cgroup_root():
     root = Path("/sys/fs/cgroup/pids")
     if root.is_dir() and (root / "cgroup.procs").exists() and os.access(root, os.W_OK):
         return root
+    return None
+
+
+def _memory_cgroup_root():
+    """This process's own cgroup v1 memory group, if it can hold sub-groups, or None."""
+    try:
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            number, controllers, path = line.split(":", 2)
+            if "memory" in controllers.split(","):
+                root = Path("/sys/fs/cgroup/memory") / path.lstrip("/")
+                if (root / "memory.limit_in_bytes").exists() and os.access(root, os.W_OK):
+                    return root
+    except (OSError, ValueError):
+        pass
     return None
 
 

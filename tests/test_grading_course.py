@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from hostile import course as C
-from hostile.support import gradebook_dump, leftover_processes, require
+from hostile.support import gradebook_dump, leftover_processes, require, scratch_in
 from miniflow_grader import checks
 from miniflow_grader.grade import Grader
 from miniflow_grader.sandbox import Limits
@@ -23,6 +23,7 @@ def course(tmp_path_factory):
     if not (C.REPO / "solutions").is_dir():
         pytest.fail("the course's solutions/ is missing")
     root = tmp_path_factory.mktemp("course")
+    (root.parent / "scratch").mkdir(exist_ok=True)
     shutil.copy(C.REPO / "nbgrader_config.py", root)
     shutil.copytree(C.REPO / "solutions", root / "solutions")
     shutil.copytree(C.REPO / "exercises", root / "exercises")
@@ -35,7 +36,8 @@ def course(tmp_path_factory):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_solutions_get_full_marks_and_blank_exercises_zero(course, assignment, monkeypatch):
     monkeypatch.delenv("MINIFLOW_GRADEBOOK_URL", raising=False)
-    summary = Grader(assignment, course, jobs=2, limits=Limits(wall_seconds=300), progress=False).run()
+    with scratch_in(course.parent / "scratch") as scratch:
+        summary = Grader(assignment, course, jobs=2, limits=Limits(wall_seconds=300), progress=False).run()
     assert sorted(summary["graded"]) == ["blank", "solved"]
     rows = gradebook_dump(f"sqlite:///{course}/gradebook.db", assignment)
     autograded = [r for r in rows if r[3] is not None]
@@ -46,7 +48,7 @@ def test_solutions_get_full_marks_and_blank_exercises_zero(course, assignment, m
     messages = [o.evalue for c in blank.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
                 and c.metadata.get("nbgrader", {}).get("grade")]
     assert messages and all(m for m in messages)
-    assert leftover_processes() == []
+    assert leftover_processes(scratch) == []
 
 
 def test_grading_again_with_force_gives_the_same_gradebook(course, monkeypatch):

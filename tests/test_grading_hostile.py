@@ -15,12 +15,13 @@ import pytest
 
 from hostile import course as C
 from hostile.catalogue import CATALOGUE, CORRECT, CORRECT_ADD_FROM_SERVER
-from hostile.support import gradebook_dump, leftover_processes, require, serving
+from hostile.support import gradebook_dump, leftover_processes, require, scratch_in, serving
 from miniflow_grader.claims import Claims
 from miniflow_grader.grade import Grader
 from miniflow_grader.sandbox import Limits
 
 LIMITS = dict(wall_seconds=90)
+SCRATCH = {}      # where the graders of this module keep their sandboxes' jobs
 
 
 def submit_entry(root, entry, port, student=None):
@@ -36,11 +37,13 @@ def submit_entry(root, entry, port, student=None):
 def graded(tmp_path_factory):
     require("bwrap", "grading in a sandbox")
     root = C.make_course(tmp_path_factory.mktemp("course"), timeout=5)
-    with serving(CORRECT_ADD_FROM_SERVER) as port:
+    scratch = tmp_path_factory.mktemp("scratch")
+    with serving(CORRECT_ADD_FROM_SERVER) as port, scratch_in(scratch):
         for entry in CATALOGUE + CORRECT:
             submit_entry(root, entry, port)
         grader = Grader(C.ASSIGNMENT, root, jobs=os.cpu_count(), limits=Limits(**LIMITS), progress=False)
         summary = grader.run()
+    SCRATCH["graded"] = scratch
     db_url = f"sqlite:///{root}/gradebook.db"
     claims = Claims(db_url)
     infos = {row["student"]: dict(row, info=json.loads(row["info"])) for row in claims.rows(C.ASSIGNMENT)}
@@ -114,7 +117,8 @@ def test_gradebook_is_consistent_and_exports(graded):
 def test_grading_again_changes_nothing(graded):
     root, db_url, summary, infos = graded
     before = gradebook_dump(db_url, C.ASSIGNMENT)
-    again = Grader(C.ASSIGNMENT, root, jobs=2, limits=Limits(**LIMITS), progress=False).run()
+    with scratch_in(SCRATCH["graded"]):
+        again = Grader(C.ASSIGNMENT, root, jobs=2, limits=Limits(**LIMITS), progress=False).run()
     # nothing changed, so nothing is graded again (unless the library or the checks were edited meanwhile,
     # which changes every submission's fingerprint: then all are graded again, to the same grades)
     assert set(again["graded"]) in (set(), {e.name for e in CATALOGUE + CORRECT})
@@ -122,7 +126,7 @@ def test_grading_again_changes_nothing(graded):
 
 
 def test_no_process_is_left_behind(graded):
-    assert leftover_processes() == []
+    assert leftover_processes(SCRATCH["graded"]) == []
 
 
 def test_report_shows_scores_failures_and_limits(graded):

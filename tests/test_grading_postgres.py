@@ -9,7 +9,7 @@ import pytest
 from hostile import course as C
 from hostile import postgres
 from hostile.catalogue import CATALOGUE, CORRECT
-from hostile.support import gradebook_dump, leftover_processes, require, serving
+from hostile.support import gradebook_dump, leftover_processes, require, scratch_in, serving
 from miniflow_grader.claims import Claims
 from miniflow_grader.grade import Grader
 from miniflow_grader.sandbox import Limits
@@ -35,7 +35,9 @@ def test_two_graders_share_a_postgresql_gradebook(tmp_path):
         C.submit(root, f"learner{extra}", C.correct_submission(root))
     students = sorted([e.name for e in entries] + [f"learner{i}" for i in range(4)])
 
-    with postgres.server() as prefix:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with postgres.server() as prefix, scratch_in(scratch):
         db_url = postgres.create_database(prefix, "gradebook")
         command = [sys.executable, "-m", "miniflow_grader.grade", C.ASSIGNMENT, "--db", db_url, "--jobs", "1",
                    "--course-dir", str(root), "--no-progress", "--no-report", "--timeout", "90"]
@@ -59,8 +61,9 @@ def test_two_graders_share_a_postgresql_gradebook(tmp_path):
         assert again.returncode == 0 and b"graded 0 of" in again.stderr, again.stderr.decode()[-2000:]
         assert gradebook_dump(db_url, C.ASSIGNMENT) == postgres_grades
 
-    Grader(C.ASSIGNMENT, root, jobs=2, limits=Limits(wall_seconds=90), progress=False).run()
+    with scratch_in(scratch):
+        Grader(C.ASSIGNMENT, root, jobs=2, limits=Limits(wall_seconds=90), progress=False).run()
     sqlite_grades = gradebook_dump(f"sqlite:///{root}/gradebook.db", C.ASSIGNMENT)
     assert postgres_grades == sqlite_grades
     assert {r[0] for r in sqlite_grades} == set(students)
-    assert leftover_processes() == []
+    assert leftover_processes(scratch) == []

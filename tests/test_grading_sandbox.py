@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from hostile import course as C
-from hostile.support import leftover_processes, require, serving
+from hostile.support import leftover_processes, require, scratch_in, serving
 from miniflow_grader import checks
 from miniflow_grader.grade import Grader, load_probe_file
 from miniflow_grader.sandbox import Limits, Sandbox
@@ -151,15 +151,17 @@ def test_the_sandbox_hides_the_reference_and_forbids_escapes(tmp_path):
     assert "put it in the feed_dict" in found["untouched_input"]
     assert found["miniflow_file"].startswith("/tmp/grade/lib/")
     assert max(found["pids"]) < 100                    # its own pid namespace
+    assert leftover_processes(tmp_path) == []
     assert found["write_here"] == "4"                  # the working directory is writable ...
     assert sorted(p.name for p in (job / "work").iterdir()) == ["peek.ipynb"]   # ... and is not the host's
-    assert leftover_processes() == []
 
 
 def test_grading_refuses_to_run_unsandboxed_unless_told(tmp_path):
     root = C.make_course(tmp_path / "course")
     C.submit(root, "alice", C.correct_submission(root))
-    env = dict(C.env(), PATH=str(C.BIN))              # no bwrap on PATH
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = dict(C.env(), PATH=str(C.BIN), TMPDIR=str(scratch))     # no bwrap on PATH
     command = [sys.executable, "-m", "miniflow_grader.grade", C.ASSIGNMENT, "--no-progress", "--jobs", "1"]
     refused = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2
@@ -173,4 +175,4 @@ def test_grading_refuses_to_run_unsandboxed_unless_told(tmp_path):
     rows = gradebook_dump(f"sqlite:///{root}/gradebook.db", C.ASSIGNMENT)
     assert sum(r[3] for r in rows) == sum(C.points(root).values())
     assert (root / "reports" / C.ASSIGNMENT / "index.html").is_file()
-    assert leftover_processes() == []
+    assert leftover_processes(scratch) == []

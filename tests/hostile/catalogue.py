@@ -241,6 +241,11 @@ CATALOGUE = [
           before_tests=["import os\n_children = []\nwhile True:\n    _pid = os.fork()\n    if _pid == 0:\n"
                         "        import time\n        while True:\n            time.sleep(60)\n    _children.append(_pid)\n"],
           limits={"processes"}),
+    Entry("fork_and_allocate", "forks copies of itself that each allocate a gigabyte, before the tests", ALL_IDS,
+          before_tests=["import os, time\n_children = []\nfor _ in range(12):\n    _pid = os.fork()\n"
+                        "    if _pid == 0:\n        try:\n            _hog = b'x' * (1 << 30)\n            time.sleep(60)\n"
+                        "        finally:\n            os._exit(0)\n    _children.append(_pid)\ntime.sleep(3)\n"],
+          limits={"processes"}),
     Entry("huge_print", "prints a gigabyte", ALL_IDS,
           before_tests=["_line = 'x' * (1 << 20)\nfor _ in range(1024):\n    print(_line)\n"],
           limits={"output", "memory"}),

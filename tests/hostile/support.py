@@ -39,8 +39,13 @@ def serving(payload):
         server.server_close()
 
 
-def leftover_processes():
-    """Processes of any grading sandbox still alive on this machine (none may be)."""
+def leftover_processes(marker):
+    """Grading processes still alive whose command line mentions `marker` (a test's scratch directory),
+    and cgroups left by graders in this process: there must be none once grading is over.
+
+    Every sandbox's bwrap names its job directories, which are under the scratch
+    directory; everything inside a sandbox dies with its bwrap (pid namespace).
+    """
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -49,12 +54,29 @@ def leftover_processes():
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "_miniflow_runner" in cmdline:
+        if str(marker) in cmdline and ("bwrap" in cmdline or "_miniflow_runner" in cmdline):
             found.append(f"{entry.name}: {cmdline[:200]}")
-    cgroups = Path("/sys/fs/cgroup/pids")
-    if cgroups.is_dir():
-        found += [str(p) for p in cgroups.glob("miniflow-grader-*")]
+    for cgroups in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup/memory")):
+        if cgroups.is_dir():
+            found += [str(p) for p in cgroups.rglob(f"miniflow-grader-{os.getpid()}-*")]
     return found
+
+
+@contextmanager
+def scratch_in(path):
+    """Graders started in this block (here or as subprocesses) keep their scratch under `path`."""
+    import tempfile
+    saved, saved_env = tempfile.tempdir, os.environ.get("TMPDIR")
+    tempfile.tempdir = str(path)
+    os.environ["TMPDIR"] = str(path)
+    try:
+        yield path
+    finally:
+        tempfile.tempdir = saved
+        if saved_env is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = saved_env
 
 
 def gradebook_dump(db_url, assignment):
