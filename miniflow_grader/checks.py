@@ -13,6 +13,10 @@ So the comparison can run in a process where learner code never ran: with
 ``MINIFLOW_PROBE_DIR`` set, :func:`check` only probes and saves the outputs as
 ``<grade_id>.npz``; otherwise it probes and compares in the same process.
 
+A visible check judges the lesson's fixed cases first (they pin the numbers the
+lesson prints), then one more case of the same form drawn from ``rng`` after them,
+so code with the lesson's answers written in does not pass it.
+
 A probe runs exactly one piece the learner wrote, in a graph built from reference
 pieces that are not exercises of the same assignment (or from nodes that send
 back a fixed gradient), so each part is graded on its own.
@@ -294,7 +298,8 @@ def _fmt(array):
 
 def _inline(array):
     """An array on one line, for naming the inputs of a test case."""
-    return np.array2string(np.asarray(array), precision=8, separator=", ", threshold=24, max_line_width=10_000)
+    text = np.array2string(np.asarray(array), precision=8, separator=", ", threshold=24, max_line_width=10_000)
+    return " ".join(line.strip() for line in text.splitlines())
 
 
 def _error_hint(error):
@@ -388,6 +393,32 @@ def _random_shape(rng, ndim=None, batch=None):
     return tuple(shape)
 
 
+def _small(rng, shape, scale=3.0):
+    """Random numbers with two decimals, easy to read in a message."""
+    return np.round(rng.uniform(-scale, scale, size=shape), 2)
+
+
+def _with_random_case(cases, hidden, draw, rng):
+    """The fixed cases of a visible check and one more drawn from `rng` after them; hidden cases unchanged."""
+    return cases if hidden else cases + [draw(rng)]
+
+
+@contextmanager
+def _other_inputs(what, inputs, lesson="gives the lesson's numbers",
+                  fix="compute the result from the inputs rather than writing the answer in"):
+    """Judging a visible check's random case, drawn at grading time after its fixed cases.
+
+    The fixed cases passed before this one is judged, so a failure here means code that
+    gives the lesson's answers but not the answer for other inputs, which is what
+    writing the answers in does.
+    """
+    try:
+        yield
+    except CheckFailed as failure:
+        raise CheckFailed(f"{what} {lesson} but not the right answer for other inputs ({inputs}): {fix}.\n"
+                          f"{failure}") from None
+
+
 # --- ps1: Add.forward and Mul.forward ----------------------------------------------
 
 def _combine_cases(rng, hidden):
@@ -404,11 +435,21 @@ def _combine_cases(rng, hidden):
     return cases
 
 
+def _random_combine_case(rng):
+    """A visible check's extra case: two small random arrays of one shape."""
+    shape = (int(rng.integers(1, 4)), int(rng.integers(2, 4)))
+    return [_small(rng, shape), _small(rng, shape)]
+
+
+def _all_combine_cases(rng, hidden):
+    return _with_random_case(_combine_cases(rng, hidden), hidden, _random_combine_case, rng)
+
+
 def _probe_combine(class_name, hidden):
     def probe_fn(namespace, rng):
         cls = _learner(namespace, class_name)
         outputs = {}
-        for i, values in enumerate(_combine_cases(rng, hidden)):
+        for i, values in enumerate(_all_combine_cases(rng, hidden)):
             def run(values=values):
                 inputs = [Input(name=f"x{j + 1}") for j in range(len(values))]
                 for node, value in zip(inputs, values):
@@ -425,38 +466,46 @@ def _visible_answers(class_name):
 
 
 def _compare_combine(class_name, hidden):
-    symbol = "+" if class_name == "Add" else "*"
-
     def compare_fn(outputs, rng):
-        for i, values in enumerate(_combine_cases(rng, hidden)):
-            shapes = ", ".join(str(np.shape(v)) for v in values)
-            what = (f"{class_name} of {' and '.join(_inline(v) for v in values)}" if not hidden
-                    else f"{class_name} of {len(values)} input(s) of shape(s) {shapes}")
-            got = _get(outputs, f"case{i}", what)
-            total, product = sum(values), np.prod(np.array(values), axis=0)
-            expected = total if class_name == "Add" else product
-            hints = [(values[0], "only the first input was used: combine every node in self.inbound_nodes."),
-                     (values[-1], f"only the last input was kept: combine with `{symbol}=` instead of `=`."),
-                     (np.zeros_like(expected), "a product that starts at 0 stays 0: start at 1."),
-                     ((sum(values[:-1]) if class_name == "Add" else np.prod(np.array(values[:-1]), axis=0))
-                      if len(values) > 1 else None,
-                      "the last input is missing: loop over all of self.inbound_nodes (off by one?).")]
-            if class_name == "Mul":
-                hints.append((total, "that is the sum: Mul multiplies its inputs."))
-                if len(values) == 2 and np.ndim(values[0]) == 2:
-                    hints.append((_try(lambda: values[0] @ values[1]),
-                                  "that is the matrix product: Mul multiplies element by element (*), not @."))
+        fixed = len(_combine_cases(None, False))
+        for i, values in enumerate(_all_combine_cases(rng, hidden)):
+            if not hidden and i == fixed:
+                with _other_inputs(f"{class_name}.forward", " and ".join(_inline(v) for v in values)):
+                    _judge_combine(class_name, i, values, outputs, hidden, f"{class_name} of these inputs")
             else:
-                hints.append((product, "that is the product: Add adds its inputs."))
-            if hidden:
-                for answer in _visible_answers(class_name):
-                    if _close(got, answer) and not _close(expected, answer):
-                        raise CheckFailed(f"{what} gave {_fmt(got)}, the answer to the visible test's example: "
-                                          "compute the result from the values of the inputs.")
-            _same(got, expected, what, hints)
-            if not hidden and i == 0:
-                _same(got, LESSON_ADD if class_name == "Add" else LESSON_MUL, what)
+                _judge_combine(class_name, i, values, outputs, hidden)
     return compare_fn
+
+
+def _judge_combine(class_name, i, values, outputs, hidden, what=None):
+    symbol = "+" if class_name == "Add" else "*"
+    shapes = ", ".join(str(np.shape(v)) for v in values)
+    what = what or (f"{class_name} of {' and '.join(_inline(v) for v in values)}" if not hidden
+                    else f"{class_name} of {len(values)} input(s) of shape(s) {shapes}")
+    got = _get(outputs, f"case{i}", what)
+    total, product = sum(values), np.prod(np.array(values), axis=0)
+    expected = total if class_name == "Add" else product
+    hints = [(values[0], "only the first input was used: combine every node in self.inbound_nodes."),
+             (values[-1], f"only the last input was kept: combine with `{symbol}=` instead of `=`."),
+             (np.zeros_like(expected), "a product that starts at 0 stays 0: start at 1."),
+             ((sum(values[:-1]) if class_name == "Add" else np.prod(np.array(values[:-1]), axis=0))
+              if len(values) > 1 else None,
+              "the last input is missing: loop over all of self.inbound_nodes (off by one?).")]
+    if class_name == "Mul":
+        hints.append((total, "that is the sum: Mul multiplies its inputs."))
+        if len(values) == 2 and np.ndim(values[0]) == 2:
+            hints.append((_try(lambda: values[0] @ values[1]),
+                          "that is the matrix product: Mul multiplies element by element (*), not @."))
+    else:
+        hints.append((product, "that is the product: Add adds its inputs."))
+    if hidden:
+        for answer in _visible_answers(class_name):
+            if _close(got, answer) and not _close(expected, answer):
+                raise CheckFailed(f"{what} gave {_fmt(got)}, the answer to the visible test's example: "
+                                  "compute the result from the values of the inputs.")
+    _same(got, expected, what, hints)
+    if not hidden and i == 0:
+        _same(got, LESSON_ADD if class_name == "Add" else LESSON_MUL, what)
 
 
 _check("add_forward", "ps1_nodes", "Add.forward gives 4 + 5 + 10 = 19 and adds arrays element by element.")(
@@ -498,6 +547,24 @@ def _random_graph_spec(rng):
     return spec
 
 
+def _small_graph_spec(rng):
+    """A visible check's extra graph: a few Inputs, then a few Adds and Muls, each on distinct earlier nodes."""
+    n_inputs = int(rng.integers(2, 4))
+    spec = [(f"in{i}", "Input", ()) for i in range(n_inputs)]
+    for i in range(int(rng.integers(2, 5))):
+        k = len(spec)
+        arity = min(int(rng.integers(1, 4)), k)
+        picks = tuple(sorted(int(j) for j in rng.choice(k, size=arity, replace=False)))
+        spec.append((f"op{i}", ("Add", "Mul")[int(rng.integers(0, 2))], picks))
+    return spec
+
+
+def _describe_graph(spec):
+    names = [name for name, _, _ in spec]
+    return ", ".join(f"{name} = {kind}({', '.join(names[j] for j in picks)})"
+                     for name, kind, picks in spec if kind != "Input")
+
+
 def _build(spec):
     kinds = {"Input": Input, "Add": Add, "Mul": Mul, "Linear": Linear, "Sigmoid": Sigmoid, "MSE": MSE}
     nodes = []
@@ -510,7 +577,7 @@ def _build(spec):
 
 
 def _sort_cases(rng, hidden):
-    specs = [_random_graph_spec(rng) for _ in range(3)] if hidden else _lesson_graph_specs()
+    specs = [_random_graph_spec(rng) for _ in range(3)] if hidden else _lesson_graph_specs() + [_small_graph_spec(rng)]
     starts = []
     for spec in specs:
         inputs = [i for i, (_, kind, _) in enumerate(spec) if kind == "Input"]
@@ -565,17 +632,28 @@ def _compare_sort(hidden):
         for i, (spec, start) in enumerate(_sort_cases(rng, hidden)):
             if hidden:
                 what = f"sort_nodes on a random graph of {len(spec)} nodes"
-            else:
+            elif i < 2:
                 what = ("sort_nodes on the lesson's graph f = Add(x, y, z)" if i == 0 else
                         "sort_nodes on the lesson's network MSE(y, Linear(Sigmoid(Linear(X, W1, b1)), W2, b2))")
-            error = str(outputs.get(f"graph{i}__error", ""))
-            if error.startswith("MiniflowError"):
-                raise CheckFailed(
-                    f"{what}: your code raised\n    {error}\nbut this graph has no cycle: some node never became "
-                    "ready.\nHint: a node may take the same input twice, as in Add(x, x); it appears once in "
-                    "x.outbound_nodes but twice in its inbound_nodes, so subtract m.inbound_nodes.count(n).")
-            _judge_order(_get(outputs, f"graph{i}", what), spec, what)
+            else:
+                what = "sort_nodes on this graph"
+                with _other_inputs("sort_nodes", f"the graph {_describe_graph(spec)}",
+                                   lesson="sorts the lesson's graphs",
+                                   fix="order the nodes of the graph it is given rather than writing an order in"):
+                    _judge_sort(i, spec, what, outputs)
+                continue
+            _judge_sort(i, spec, what, outputs)
     return compare_fn
+
+
+def _judge_sort(i, spec, what, outputs):
+    error = str(outputs.get(f"graph{i}__error", ""))
+    if error.startswith("MiniflowError"):
+        raise CheckFailed(
+            f"{what}: your code raised\n    {error}\nbut this graph has no cycle: some node never became "
+            "ready.\nHint: a node may take the same input twice, as in Add(x, x); it appears once in "
+            "x.outbound_nodes but twice in its inbound_nodes, so subtract m.inbound_nodes.count(n).")
+    _judge_order(_get(outputs, f"graph{i}", what), spec, what)
 
 
 _check("sort_nodes", "ps2_topological_sort",
@@ -587,6 +665,13 @@ _check("sort_nodes_hidden", "ps2_topological_sort",
     (_probe_sort(True), _compare_sort(True)))
 
 
+def _cyclic_graph_spec(rng):
+    """A visible check's extra graph: a small random graph whose last node also waits on a node it feeds."""
+    spec = _small_graph_spec(rng)
+    spec.append(("back", "Add", (len(spec) - 1,)))
+    return spec
+
+
 def _probe_cycle(namespace, rng):
     sort = _learner(namespace, "sort_nodes", "function")
     x = Input(name="x")
@@ -595,33 +680,52 @@ def _probe_cycle(namespace, rng):
     p.inbound_nodes.append(q)          # p and q now wait on each other
     q.outbound_nodes.append(p)
     outputs = {}
-    try:
-        order = sort([x])
-        outputs["returned"] = np.array(len(order) if order is not None else -1)
-    except _ReferenceUsed:
-        pass
-    except MiniflowError as error:
-        outputs["raised"] = np.array(_describe(error))
-    except Exception as error:
-        outputs["raised_other"] = np.array(_describe(error))
+    _try_sort(sort, [x], outputs, "")
+    spec = _cyclic_graph_spec(rng)
+    nodes = _build(spec)
+    last, back = nodes[-2], nodes[-1]
+    last.inbound_nodes.append(back)    # the last node and `back` now wait on each other
+    back.outbound_nodes.append(last)
+    _try_sort(sort, [n for n, (_, kind, _) in zip(nodes, spec) if kind == "Input"], outputs, "random_")
     return outputs
 
 
+def _try_sort(sort, start, outputs, prefix):
+    try:
+        order = sort(start)
+        outputs[prefix + "returned"] = np.array(len(order) if order is not None else -1)
+    except _ReferenceUsed:
+        pass
+    except MiniflowError as error:
+        outputs[prefix + "raised"] = np.array(_describe(error))
+    except Exception as error:
+        outputs[prefix + "raised_other"] = np.array(_describe(error))
+
+
 def _compare_cycle(outputs, rng):
-    what = "sort_nodes on a graph with a cycle (p = Add(x, q), q = Add(p))"
-    if "raised" in outputs:
+    _judge_cycle(outputs, "", "sort_nodes on a graph with a cycle (p = Add(x, q), q = Add(p))")
+    spec = _cyclic_graph_spec(rng)
+    cycle = f"{_describe_graph(spec)}, and {spec[-2][0]} also takes back as an input"
+    with _other_inputs("sort_nodes", f"the graph {cycle}", lesson="finds the lesson's cycle",
+                       fix="look for nodes left waiting in the graph it is given rather than for particular nodes"):
+        _judge_cycle(outputs, "random_", "sort_nodes on this graph with a cycle")
+
+
+def _judge_cycle(outputs, prefix, what):
+    if prefix + "raised" in outputs:
         return
-    if "raised_other" in outputs:
-        hint = _error_hint(str(outputs["raised_other"]))
+    if prefix + "raised_other" in outputs:
+        other = outputs[prefix + "raised_other"]
+        hint = _error_hint(str(other))
         if hint.startswith("It is not written yet"):
-            raise CheckFailed(f"{what}: your code raised\n    {outputs['raised_other']}\nHint: {hint}")
-        raise CheckFailed(f"{what} should raise MiniflowError, but your code raised\n    {outputs['raised_other']}"
+            raise CheckFailed(f"{what}: your code raised\n    {other}\nHint: {hint}")
+        raise CheckFailed(f"{what} should raise MiniflowError, but your code raised\n    {other}"
                           "\nHint: when no node is ready but some are still waiting, there is a cycle: "
                           "raise MiniflowError naming the waiting nodes.")
-    if "returned" in outputs:
+    if prefix + "returned" in outputs:
         raise CheckFailed(f"{what} should raise MiniflowError, but your code returned an order of "
-                          f"{int(outputs['returned'])} node(s).\nHint: if fewer nodes were placed than the graph "
-                          "has, the rest wait on each other: raise MiniflowError naming them.")
+                          f"{int(outputs[prefix + 'returned'])} node(s).\nHint: if fewer nodes were placed than the "
+                          "graph has, the rest wait on each other: raise MiniflowError naming them.")
     raise CheckFailed(f"{what}: no result was recorded.")
 
 
@@ -643,11 +747,18 @@ def _linear_cases(rng, hidden):
     return cases
 
 
+def _random_linear_case(rng):
+    """A visible check's extra case: small random X (2 to 4 x 2 to 3), W and b."""
+    n, k, m = int(rng.integers(2, 5)), int(rng.integers(2, 4)), int(rng.integers(2, 4))
+    return _small(rng, (n, k)), _small(rng, (k, m)), _small(rng, (m,))
+
+
 def _probe_linear_forward(hidden):
     def probe_fn(namespace, rng):
         cls = _learner(namespace, "Linear")
         outputs = {}
-        for i, (X_, W_, b_) in enumerate(_linear_cases(rng, hidden)):
+        for i, (X_, W_, b_) in enumerate(_with_random_case(_linear_cases(rng, hidden), hidden,
+                                                            _random_linear_case, rng)):
             def run(X_=X_, W_=W_, b_=b_):
                 X, W, b = Input(name="X"), Input(name="W"), Input(name="b")
                 X.value, W.value, b.value = X_, W_, b_
@@ -659,21 +770,30 @@ def _probe_linear_forward(hidden):
 
 def _compare_linear_forward(hidden):
     def compare_fn(outputs, rng):
-        for i, (X_, W_, b_) in enumerate(_linear_cases(rng, hidden)):
-            what = f"Linear of X {X_.shape}, W {W_.shape}, b {b_.shape}"
-            got = _get(outputs, f"case{i}", what)
-            expected = X_ @ W_ + b_
-            hints = [(X_ @ W_, "the bias b is missing: the output is XW + b."),
-                     (_try(lambda: W_ @ X_ + b_),
-                      "that is WX + b: X is (examples, features), so the product is X @ W."),
-                     (_try(lambda: X_ * W_ + b_),
-                      "X * W multiplies element by element: use the matrix product X @ W (np.dot)."),
-                     (_try(lambda: X_ @ W_.T + b_), "W should not be transposed.")]
-            _same(got, expected, what, hints,
-                  shape_hint="XW + b has one row per example and one column per output: (n, k) @ (k, m) + (m,).")
-            if not hidden and i == 0:
-                _same(got, LESSON_LINEAR, what)
+        fixed = _linear_cases(rng, hidden)
+        for i, (X_, W_, b_) in enumerate(_with_random_case(fixed, hidden, _random_linear_case, rng)):
+            if hidden or i < len(fixed):
+                _judge_linear_forward(i, X_, W_, b_, outputs, hidden)
+                continue
+            with _other_inputs("Linear.forward", f"X = {_inline(X_)}, W = {_inline(W_)}, b = {_inline(b_)}"):
+                _judge_linear_forward(i, X_, W_, b_, outputs, hidden)
     return compare_fn
+
+
+def _judge_linear_forward(i, X_, W_, b_, outputs, hidden):
+    what = f"Linear of X {X_.shape}, W {W_.shape}, b {b_.shape}"
+    got = _get(outputs, f"case{i}", what)
+    expected = X_ @ W_ + b_
+    hints = [(X_ @ W_, "the bias b is missing: the output is XW + b."),
+             (_try(lambda: W_ @ X_ + b_),
+              "that is WX + b: X is (examples, features), so the product is X @ W."),
+             (_try(lambda: X_ * W_ + b_),
+              "X * W multiplies element by element: use the matrix product X @ W (np.dot)."),
+             (_try(lambda: X_ @ W_.T + b_), "W should not be transposed.")]
+    _same(got, expected, what, hints,
+          shape_hint="XW + b has one row per example and one column per output: (n, k) @ (k, m) + (m,).")
+    if not hidden and i == 0:
+        _same(got, LESSON_LINEAR, what)
 
 
 _check("linear_forward", "ps3_forward", "Linear.forward gives the lesson's [[18, 21], [42, 49]] and XW + b for a 3x2 X.")(
@@ -692,11 +812,16 @@ def _sigmoid_cases(rng, hidden):
             np.array([-50.0, -5.0, 0.0, 5.0, 50.0])]
 
 
+def _random_sigmoid_case(rng):
+    """A visible check's extra case: a small random array of the lesson's shape."""
+    return _small(rng, np.shape(LESSON_SIGMOID), scale=4.0)
+
+
 def _probe_sigmoid_forward(hidden):
     def probe_fn(namespace, rng):
         cls = _learner(namespace, "Sigmoid")
         outputs = {}
-        for i, x_ in enumerate(_sigmoid_cases(rng, hidden)):
+        for i, x_ in enumerate(_with_random_case(_sigmoid_cases(rng, hidden), hidden, _random_sigmoid_case, rng)):
             def run(x_=x_):
                 x = Input(name="x")
                 x.value = x_
@@ -708,17 +833,26 @@ def _probe_sigmoid_forward(hidden):
 
 def _compare_sigmoid_forward(hidden):
     def compare_fn(outputs, rng):
-        for i, x_ in enumerate(_sigmoid_cases(rng, hidden)):
-            what = f"Sigmoid of {_inline(x_)}" if x_.size <= 6 else f"Sigmoid of an input of shape {x_.shape}"
-            got = _get(outputs, f"case{i}", what)
-            hints = [(expit(-x_), "that is 1/(1 + e^x): the sigmoid is 1/(1 + e^(-x))."),
-                     (1 / (1 + np.exp(-x_)) * (1 - 1 / (1 + np.exp(-x_))),
-                      "that is the derivative: forward computes the sigmoid itself."),
-                     (np.exp(-x_), "the sigmoid is 1/(1 + e^(-x)), not e^(-x).")]
-            _same(got, expit(x_), what, hints, shape_hint="the sigmoid acts element by element: same shape as its input.")
-            if not hidden and i == 0:
-                _same(got, LESSON_SIGMOID, what, **PRINTED)
+        fixed = _sigmoid_cases(rng, hidden)
+        for i, x_ in enumerate(_with_random_case(fixed, hidden, _random_sigmoid_case, rng)):
+            if hidden or i < len(fixed):
+                _judge_sigmoid_forward(i, x_, outputs, hidden)
+                continue
+            with _other_inputs("Sigmoid.forward", _inline(x_)):
+                _judge_sigmoid_forward(i, x_, outputs, hidden, "Sigmoid of these inputs")
     return compare_fn
+
+
+def _judge_sigmoid_forward(i, x_, outputs, hidden, what=None):
+    what = what or (f"Sigmoid of {_inline(x_)}" if x_.size <= 6 else f"Sigmoid of an input of shape {x_.shape}")
+    got = _get(outputs, f"case{i}", what)
+    hints = [(expit(-x_), "that is 1/(1 + e^x): the sigmoid is 1/(1 + e^(-x))."),
+             (1 / (1 + np.exp(-x_)) * (1 - 1 / (1 + np.exp(-x_))),
+              "that is the derivative: forward computes the sigmoid itself."),
+             (np.exp(-x_), "the sigmoid is 1/(1 + e^(-x)), not e^(-x).")]
+    _same(got, expit(x_), what, hints, shape_hint="the sigmoid acts element by element: same shape as its input.")
+    if not hidden and i == 0:
+        _same(got, LESSON_SIGMOID, what, **PRINTED)
 
 
 _check("sigmoid_forward", "ps3_forward",
@@ -740,6 +874,11 @@ def _mse_cases(rng, hidden):
     return cases
 
 
+def _random_mse_case(rng):
+    """A visible check's extra case: random y and a of the lesson's shapes, (3,) each."""
+    return _small(rng, (3,), scale=10.0), _small(rng, (3,), scale=10.0)
+
+
 def _mse_value(y_, a_):
     return np.mean((np.reshape(y_, (-1, 1)) - np.reshape(a_, (-1, 1))) ** 2)
 
@@ -748,7 +887,7 @@ def _probe_mse_forward(hidden):
     def probe_fn(namespace, rng):
         cls = _learner(namespace, "MSE")
         outputs = {}
-        for i, (y_, a_) in enumerate(_mse_cases(rng, hidden)):
+        for i, (y_, a_) in enumerate(_with_random_case(_mse_cases(rng, hidden), hidden, _random_mse_case, rng)):
             def run(y_=y_, a_=a_):
                 y, a = Input(name="y"), Input(name="a")
                 y.value, a.value = y_, a_
@@ -760,28 +899,37 @@ def _probe_mse_forward(hidden):
 
 def _compare_mse_forward(hidden):
     def compare_fn(outputs, rng):
-        for i, (y_, a_) in enumerate(_mse_cases(rng, hidden)):
-            what = (f"MSE of y = {_inline(y_)} and a = {_inline(a_)}" if not hidden
-                    else f"MSE of y {y_.shape} and a {a_.shape}")
-            got = _get(outputs, f"case{i}", what)
-            if got.size != 1:
-                raise CheckFailed(f"{what} should be one number, got an array of shape {got.shape}: {_fmt(got)}"
-                                  "\nHint: take the mean of the squared differences over all elements.")
-            got = got.reshape(())
-            expected = _mse_value(y_, a_)
-            m = np.size(y_)
-            diff = np.reshape(y_, (-1, 1)) - np.reshape(a_, (-1, 1))
-            hints = [(np.mean((y_ - a_) ** 2) if np.shape(y_) != np.shape(a_) else None,
-                      f"y has shape {np.shape(y_)} and a has shape {np.shape(a_)}: subtracting them broadcasts to a "
-                      f"{m}x{m} table. Reshape both to columns (reshape(-1, 1)) first."),
-                     (expected * m, "that is the sum of the squared errors: the MSE is their mean."),
-                     (np.mean(np.abs(diff)), "that is the mean absolute error: square the differences."),
-                     (np.mean(diff) ** 2, "square each difference before taking the mean."),
-                     (np.sqrt(expected), "that is the root of the MSE: leave out the square root.")]
-            _same(got, expected, what, hints)
-            if not hidden and i == 0:
-                _same(got, LESSON_MSE, what, rtol=1e-10, atol=1e-10)
+        fixed = _mse_cases(rng, hidden)
+        for i, (y_, a_) in enumerate(_with_random_case(fixed, hidden, _random_mse_case, rng)):
+            if hidden or i < len(fixed):
+                _judge_mse_forward(i, y_, a_, outputs, hidden)
+                continue
+            with _other_inputs("MSE.forward", f"y = {_inline(y_)}, a = {_inline(a_)}"):
+                _judge_mse_forward(i, y_, a_, outputs, hidden, "MSE of these y and a")
     return compare_fn
+
+
+def _judge_mse_forward(i, y_, a_, outputs, hidden, what=None):
+    what = what or (f"MSE of y = {_inline(y_)} and a = {_inline(a_)}" if not hidden
+                    else f"MSE of y {y_.shape} and a {a_.shape}")
+    got = _get(outputs, f"case{i}", what)
+    if got.size != 1:
+        raise CheckFailed(f"{what} should be one number, got an array of shape {got.shape}: {_fmt(got)}"
+                          "\nHint: take the mean of the squared differences over all elements.")
+    got = got.reshape(())
+    expected = _mse_value(y_, a_)
+    m = np.size(y_)
+    diff = np.reshape(y_, (-1, 1)) - np.reshape(a_, (-1, 1))
+    hints = [(np.mean((y_ - a_) ** 2) if np.shape(y_) != np.shape(a_) else None,
+              f"y has shape {np.shape(y_)} and a has shape {np.shape(a_)}: subtracting them broadcasts to a "
+              f"{m}x{m} table. Reshape both to columns (reshape(-1, 1)) first."),
+             (expected * m, "that is the sum of the squared errors: the MSE is their mean."),
+             (np.mean(np.abs(diff)), "that is the mean absolute error: square the differences."),
+             (np.mean(diff) ** 2, "square each difference before taking the mean."),
+             (np.sqrt(expected), "that is the root of the MSE: leave out the square root.")]
+    _same(got, expected, what, hints)
+    if not hidden and i == 0:
+        _same(got, LESSON_MSE, what, rtol=1e-10, atol=1e-10)
 
 
 _check("mse_forward", "ps3_forward",
@@ -808,11 +956,11 @@ class _Consumer(Node):
         self.gradients = {self.inbound_nodes[0]: self.fixed.copy()}
 
 
-def _lesson_upstream():
+def _lesson_upstream(X_=LESSON_X, W_=LESSON_W, b_=LESSON_B, y_=LESSON_Y):
     """dC/da for the lesson's network, where a = Sigmoid(l) is compared with y by MSE (plain NumPy)."""
-    l_ = LESSON_X @ LESSON_W + LESSON_B
+    l_ = X_ @ W_ + b_
     a_ = expit(l_)
-    grad_a = (-2 / a_.size) * (LESSON_Y.reshape(-1, 1) - a_)
+    grad_a = (-2 / a_.size) * (y_.reshape(-1, 1) - a_)
     grad_l = a_ * (1 - a_) * grad_a
     return l_, a_, grad_a, grad_l
 
@@ -992,6 +1140,21 @@ def _compare_backward_case(kind, i, values, consumer_grads, outputs, label):
     return expected
 
 
+def _network_case(kind, X_, W_, b_, y_):
+    """The values and the consumer's gradient of `kind`'s node in the lesson's network MSE(y, Sigmoid(Linear(X, W, b)))."""
+    l_, a_, grad_a, grad_l = _lesson_upstream(X_, W_, b_, y_)
+    if kind == "Sigmoid":
+        return [l_], [grad_a]
+    if kind == "Linear":
+        return [X_, W_, b_], [grad_l]
+    return [y_, a_], [np.ones(())]
+
+
+def _random_network(rng):
+    """A visible check's extra case: the lesson's network with random X, W, b and y of the lesson's shapes."""
+    return [_small(rng, np.shape(v)) for v in (LESSON_X, LESSON_W, LESSON_B, LESSON_Y)]
+
+
 def _visible_backward_cases(kind):
     l_, a_, grad_a, grad_l = _lesson_upstream()
     if kind == "Sigmoid":
@@ -1012,7 +1175,8 @@ def _visible_backward_cases(kind):
 
 def _probe_backward(kind, hidden):
     def probe_fn(namespace, rng):
-        cases = _graph_cases(rng, kind) if hidden else _visible_backward_cases(kind)
+        cases = (_graph_cases(rng, kind) if hidden
+                 else _visible_backward_cases(kind) + [_network_case(kind, *_random_network(rng))])
         return _probe_backward_cases(kind, cases, namespace)
     return probe_fn
 
@@ -1036,6 +1200,12 @@ def _compare_backward(kind, hidden):
         label = (f"with two consumers; {inputs}; the consumers send back "
                  f"{_inline(sent[0])} and {_inline(sent[1])}")
         _compare_backward_case(kind, 1, *two, outputs, label)
+        network = _random_network(rng)
+        values, sent = _network_case(kind, *network)
+        inputs = ", ".join(f"{name} = {_inline(v)}" for name, v in zip("XWby", network))
+        label = f"{names[kind]} with these values"
+        with _other_inputs(f"{kind}.backward", inputs):
+            _compare_backward_case(kind, 2, values, sent, outputs, label)
     return compare_fn
 
 
@@ -1089,11 +1259,18 @@ def _sgd_cases(rng, hidden):
     return cases
 
 
+def _random_sgd_case(rng):
+    """A visible check's extra case: random W and b of the lesson's shapes, random gradients and learning rate."""
+    values = [_small(rng, np.shape(LESSON_W)), _small(rng, np.shape(LESSON_B))]
+    return values, [_small(rng, np.shape(v), scale=10.0) for v in values], float(rng.choice([0.05, 0.2, 0.3, 0.5]))
+
+
 def _probe_sgd(hidden):
     def probe_fn(namespace, rng):
         update = _learner(namespace, "sgd_update", "function")
         outputs = {}
-        for i, (values, grads, rate) in enumerate(_sgd_cases(rng, hidden)):
+        for i, (values, grads, rate) in enumerate(_with_random_case(_sgd_cases(rng, hidden), hidden,
+                                                                    _random_sgd_case, rng)):
             holder = {}
 
             def run(values=values, grads=grads, rate=rate, holder=holder):
@@ -1121,27 +1298,37 @@ def _probe_sgd(hidden):
 
 def _compare_sgd(hidden):
     def compare_fn(outputs, rng):
-        for i, (values, grads, rate) in enumerate(_sgd_cases(rng, hidden)):
-            lr = 1e-2 if rate is None else rate
-            call = "sgd_update(trainables)" if rate is None else f"sgd_update(trainables, {rate:.3g})"
-            _get(outputs, f"case{i}_ran", call)
-            for j, (v, g) in enumerate(zip(values, grads)):
-                what = f"{call}: the new value of trainable {j + 1} (value {_inline(v)}, gradient {_inline(g)})" \
-                    if v.size <= 4 else f"{call}: the new value of trainable {j + 1} (shape {v.shape})"
-                if bool(outputs.get(f"case{i}_t{j}_given_changed", False)):
-                    raise CheckFailed(
-                        f"{call} changed the array it was given in place (`t.value -= ...`). Other code may hold "
-                        "that array (the data you fed in, or a copy of the weights you want to compare with): "
-                        "assign a new array instead, `t.value = t.value - learning_rate * gradient`.")
-                got = _get(outputs, f"case{i}_t{j}", what)
-                hints = [(v + lr * g, "that steps uphill: subtract the gradient, w - learning_rate * dC/dw."),
-                         (v - g, "multiply the gradient by the learning rate."),
-                         (v - 1e-2 * g if rate is not None else None,
-                          "use the learning_rate argument instead of a fixed 0.01."),
-                         (-lr * g, "the new value is the old value minus the step, not the step alone."),
-                         (v, "the value did not change: assign the updated value to t.value.")]
-                _same(got, v - lr * g, what, hints, shape_hint="the update keeps the shape of the value.")
+        fixed = _sgd_cases(rng, hidden)
+        for i, (values, grads, rate) in enumerate(_with_random_case(fixed, hidden, _random_sgd_case, rng)):
+            if hidden or i < len(fixed):
+                _judge_sgd(i, values, grads, rate, outputs)
+                continue
+            inputs = "; ".join(f"value {_inline(v)}, gradient {_inline(g)}" for v, g in zip(values, grads))
+            with _other_inputs("sgd_update", f"{inputs}; learning rate {rate:.3g}"):
+                _judge_sgd(i, values, grads, rate, outputs)
     return compare_fn
+
+
+def _judge_sgd(i, values, grads, rate, outputs):
+    lr = 1e-2 if rate is None else rate
+    call = "sgd_update(trainables)" if rate is None else f"sgd_update(trainables, {rate:.3g})"
+    _get(outputs, f"case{i}_ran", call)
+    for j, (v, g) in enumerate(zip(values, grads)):
+        what = f"{call}: the new value of trainable {j + 1} (value {_inline(v)}, gradient {_inline(g)})" \
+            if v.size <= 4 else f"{call}: the new value of trainable {j + 1} (shape {v.shape})"
+        if bool(outputs.get(f"case{i}_t{j}_given_changed", False)):
+            raise CheckFailed(
+                f"{call} changed the array it was given in place (`t.value -= ...`). Other code may hold "
+                "that array (the data you fed in, or a copy of the weights you want to compare with): "
+                "assign a new array instead, `t.value = t.value - learning_rate * gradient`.")
+        got = _get(outputs, f"case{i}_t{j}", what)
+        hints = [(v + lr * g, "that steps uphill: subtract the gradient, w - learning_rate * dC/dw."),
+                 (v - g, "multiply the gradient by the learning rate."),
+                 (v - 1e-2 * g if rate is not None else None,
+                  "use the learning_rate argument instead of a fixed 0.01."),
+                 (-lr * g, "the new value is the old value minus the step, not the step alone."),
+                 (v, "the value did not change: assign the updated value to t.value.")]
+        _same(got, v - lr * g, what, hints, shape_hint="the update keeps the shape of the value.")
 
 
 _check("sgd_update", "ps5_sgd", "sgd_update moves each trainable one step against its gradient, "
@@ -1179,38 +1366,50 @@ def _sgd_step(trainables, learning_rate=1e-2):
         t.value = t.value - learning_rate * t.gradients[t]
 
 
+def _random_train_data(rng):
+    """A visible check's extra case: the same data with its features in a random order, and another seed."""
+    X_, y_ = standardised_diabetes()
+    columns = rng.permutation(X_.shape[1])
+    return X_[:, columns], y_, int(rng.integers(0, 2**31))
+
+
 def _probe_train(hidden):
     def probe_fn(namespace, rng):
         train = _learner(namespace, "train", "function")
-        X_, y_, seed = _train_data(rng, hidden)
         outputs = {}
-        had = "sgd_update" in namespace
-        saved = namespace.get("sgd_update")
-        namespace["sgd_update"] = _sgd_step
-        try:
-            holder = {}
-
-            def run():
-                holder["params"] = train(X_.copy(), y_.copy(), seed=seed, **TRAIN_SETTINGS)
-                return np.array(0.0)
-            _attempt(outputs, "ran", run)
-        finally:
-            if had:
-                namespace["sgd_update"] = saved
-            else:
-                namespace.pop("sgd_update", None)
-        if "params" in holder:
-            params = holder["params"]
-            try:
-                params = list(params)
-            except Exception as error:
-                outputs["params__error"] = np.array(_describe(error))
-                return outputs
-            outputs["count"] = np.array(len(params))
-            for name, value in zip(("W1", "b1", "W2", "b2"), params):
-                _attempt(outputs, name, lambda value=value: value)
+        _run_train(namespace, train, *_train_data(rng, hidden), outputs, "")
+        if not hidden:
+            _run_train(namespace, train, *_random_train_data(rng), outputs, "random_")
         return outputs
     return probe_fn
+
+
+def _run_train(namespace, train, X_, y_, seed, outputs, prefix):
+    had = "sgd_update" in namespace
+    saved = namespace.get("sgd_update")
+    namespace["sgd_update"] = _sgd_step
+    try:
+        holder = {}
+
+        def run():
+            holder["params"] = train(X_.copy(), y_.copy(), seed=seed, **TRAIN_SETTINGS)
+            return np.array(0.0)
+        _attempt(outputs, prefix + "ran", run)
+    finally:
+        if had:
+            namespace["sgd_update"] = saved
+        else:
+            namespace.pop("sgd_update", None)
+    if "params" in holder:
+        params = holder["params"]
+        try:
+            params = list(params)
+        except Exception as error:
+            outputs[prefix + "params__error"] = np.array(_describe(error))
+            return
+        outputs[prefix + "count"] = np.array(len(params))
+        for name, value in zip(("W1", "b1", "W2", "b2"), params):
+            _attempt(outputs, prefix + name, lambda value=value: value)
 
 
 def _network_cost(X_, y_, W1, b1, W2, b2):
@@ -1222,35 +1421,45 @@ def _network_cost(X_, y_, W1, b1, W2, b2):
 
 def _compare_train(hidden):
     def compare_fn(outputs, rng):
-        X_, y_, seed = _train_data(rng, hidden)
         what = ("train on the standardised diabetes data" if not hidden
                 else "train on a random 80% of the diabetes data with its features shuffled")
-        _get(outputs, "ran", what)
-        if "params__error" in outputs:
-            raise CheckFailed(f"{what}: the result is not a list of arrays: {outputs['params__error']}")
-        if int(outputs.get("count", -1)) != 4:
-            raise CheckFailed(f"{what} should return the four trained values [W1, b1, W2, b2], "
-                              f"got {int(outputs.get('count', 0))} item(s).")
-        k, h = X_.shape[1], TRAIN_SETTINGS["n_hidden"]
-        shapes = {"W1": (k, h), "b1": (h,), "W2": (h, 1), "b2": (1,)}
-        params = {}
-        for name, shape in shapes.items():
-            params[name] = _get(outputs, name, f"{what}: the returned {name}")
-            if params[name].shape != shape:
-                raise CheckFailed(f"{what}: the returned {name} has shape {params[name].shape}, expected {shape} "
-                                  f"(Linear -> Sigmoid -> Linear with {h} hidden units on {k} features).")
-            if not np.all(np.isfinite(params[name])):
-                raise CheckFailed(f"{what}: the returned {name} contains NaN or infinity: the training diverged. "
-                                  "Is the learning rate used as given, and is the gradient subtracted?")
-        loss = _network_cost(X_, y_, **params)
-        if not loss < TRAIN_THRESHOLD:
-            raise CheckFailed(
-                f"{what}: after training, the network's MSE on all the data is {loss:.4g}; it should be below "
-                f"{TRAIN_THRESHOLD} (predicting the mean scores 1.0).\nHint: each step should sample a new batch of "
-                f"batch_size examples, set X.value and y.value, run forward and backward through the sorted graph, "
-                f"then update the trainables [W1, b1, W2, b2] with the learning rate given; repeat for "
-                f"epochs * (number of examples // batch_size) steps, and return the trained values.")
+        _judge_train(outputs, "", what, *_train_data(rng, hidden))
+        if not hidden:
+            X_, y_, seed = _random_train_data(rng)
+            with _other_inputs("train", "the same data with its features in another order",
+                               lesson="fits the lesson's data",
+                               fix="train on the data it is given rather than returning fixed weights"):
+                _judge_train(outputs, "random_", "train on the standardised diabetes data with its features "
+                                                 "in another order", X_, y_, seed)
     return compare_fn
+
+
+def _judge_train(outputs, prefix, what, X_, y_, seed):
+    _get(outputs, prefix + "ran", what)
+    if prefix + "params__error" in outputs:
+        raise CheckFailed(f"{what}: the result is not a list of arrays: {outputs[prefix + 'params__error']}")
+    if int(outputs.get(prefix + "count", -1)) != 4:
+        raise CheckFailed(f"{what} should return the four trained values [W1, b1, W2, b2], "
+                          f"got {int(outputs.get(prefix + 'count', 0))} item(s).")
+    k, h = X_.shape[1], TRAIN_SETTINGS["n_hidden"]
+    shapes = {"W1": (k, h), "b1": (h,), "W2": (h, 1), "b2": (1,)}
+    params = {}
+    for name, shape in shapes.items():
+        params[name] = _get(outputs, prefix + name, f"{what}: the returned {name}")
+        if params[name].shape != shape:
+            raise CheckFailed(f"{what}: the returned {name} has shape {params[name].shape}, expected {shape} "
+                              f"(Linear -> Sigmoid -> Linear with {h} hidden units on {k} features).")
+        if not np.all(np.isfinite(params[name])):
+            raise CheckFailed(f"{what}: the returned {name} contains NaN or infinity: the training diverged. "
+                              "Is the learning rate used as given, and is the gradient subtracted?")
+    loss = _network_cost(X_, y_, **params)
+    if not loss < TRAIN_THRESHOLD:
+        raise CheckFailed(
+            f"{what}: after training, the network's MSE on all the data is {loss:.4g}; it should be below "
+            f"{TRAIN_THRESHOLD} (predicting the mean scores 1.0).\nHint: each step should sample a new batch of "
+            f"batch_size examples, set X.value and y.value, run forward and backward through the sorted graph, "
+            f"then update the trainables [W1, b1, W2, b2] with the learning rate given; repeat for "
+            f"epochs * (number of examples // batch_size) steps, and return the trained values.")
 
 
 _check("train", "ps5_sgd", "train gets the lesson's network below an MSE of 0.55 on the standardised diabetes data.")(

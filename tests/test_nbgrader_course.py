@@ -246,10 +246,13 @@ def test_feedback_shows_neither_hidden_test_source_nor_their_tracebacks(course):
         assert "BEGIN HIDDEN TESTS" not in html, page
         assert not re.search(r"check\(.{0,80}_hidden", html), page
     # Only hidden tests fail here: the page must not carry their messages or tracebacks.
-    html = feedback(course, "add_hardcoded_lesson", "ps1_nodes")
+    html = feedback(course, "sort_counts_edges_once", "ps2_topological_sort")
     assert "Hidden test failed" in html
-    assert "CheckFailed" not in html and "Traceback" not in html and "visible test&#39;s example" not in html
-    assert "answer to the visible" not in html
+    assert "CheckFailed" not in html and "Traceback" not in html and "never became ready" not in html
+    # The visible and the hidden test fail here: the visible one's message shows, the hidden one's does not.
+    html = feedback(course, "add_hardcoded_lesson", "ps1_nodes")
+    assert "Hidden test failed" in html and "rather than writing the answer in" in html
+    assert "visible test&#39;s example" not in html and "answer to the visible" not in html
     html = feedback(course, "looping", "ps1_nodes")
     assert "Hidden test failed" in html
     assert html.count("Timeout") <= 2   # the try-it cell and the visible test, not the hidden one

@@ -166,15 +166,15 @@ CATALOGUE = [
               "\nimport miniflow_grader, miniflow_grader.checks\n"
               "miniflow_grader.check = miniflow_grader.checks.check = lambda *a, **k: None\n",
           message={"mul_forward": "did not run"}),
-    Entry("forged_probe", "replaces probe() with one that returns the lesson's printed answers",
-          {"add_forward", "mul_forward"},
+    Entry("forged_probe", "replaces probe() with one that returns the lesson's printed answers", set(),
           add=WRONG_ADD + (
               "\nimport miniflow_grader.checks as _c\n"
               "_answers = {'add_forward': {'case0': np.array(19.0), 'case1': np.array([[6., 8.], [10., 12.]])},\n"
               "            'mul_forward': {'case0': np.array(200.0), 'case1': np.array([[5., 12.], [21., 32.]])}}\n"
               "_c.probe = lambda grade_id, ns, seed: _answers.get(grade_id.replace('_hidden', ''), {})\n"),
           mul=mul_class("self.value = 0"),
-          message={"add_forward_hidden": "Hidden test failed"}),
+          message={"add_forward": "no result was recorded", "mul_forward": "no result was recorded",
+                   "add_forward_hidden": "Hidden test failed"}),
     Entry("probe_files_after_tests", "a last cell overwrites every probe file with guessed values", MUL_IDS,
           add=WRONG_ADD,
           after_tests=["import os, numpy as np\nfor g in ['add_forward', 'add_forward_hidden']:\n"
@@ -223,10 +223,11 @@ CATALOGUE = [
           before_tests=["import socket\n_s = socket.create_connection(('127.0.0.1', {port}), timeout=3)\n"
                         "exec(_s.recv(65536).decode())\n"],
           message={"add_forward": "Add of"}, limits={"sandbox_violation"}),
-    Entry("hardcode_visible", "hard-codes the lesson's visible answers", {"add_forward"} | MUL_IDS,
+    Entry("hardcode_visible", "hard-codes the lesson's visible answers", MUL_IDS,
           add=add_class("values = [n.value for n in self.inbound_nodes]\n"
                         "self.value = 19.0 if len(values) == 3 else np.array([[6., 8.], [10., 12.]])"),
-          message={"add_forward_hidden": "Hidden test failed"}),
+          message={"add_forward": "gives the lesson's numbers but not the right answer for other inputs",
+                   "add_forward_hidden": "Hidden test failed"}),
     # --- runaway code ------------------------------------------------------------------------
     Entry("infinite_loop", "Add.forward never returns", MUL_IDS,
           add=add_class("while True:\n    pass"), message={"add_forward": "ran longer than"}, limits={"timeout"}),
