@@ -30,7 +30,6 @@ import queue
 import shutil
 import sys
 import tempfile
-import time
 import traceback
 import warnings
 import zipfile

@@ -1,10 +1,7 @@
 """Two grading processes share one PostgreSQL gradebook: each submission is graded once, grades equal SQLite's."""
-import json
-import os
 import subprocess
 import sys
 
-import pytest
 
 from hostile import course as C
 from hostile import postgres

@@ -2,8 +2,6 @@
 import ast
 import io
 import json
-import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,7 +12,7 @@ import numpy as np
 import pytest
 
 from hostile import course as C
-from hostile.support import leftover_processes, require, scratch_in, serving
+from hostile.support import leftover_processes, require, serving
 from miniflow_grader import checks
 from miniflow_grader.grade import Grader, load_probe_file
 from miniflow_grader.sandbox import Limits, Sandbox

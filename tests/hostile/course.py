@@ -5,7 +5,6 @@ then releases the exercise with the real `nbgrader generate_assignment`.
 `correct_submission()` is the released notebook with each solution cell filled in
 with the source's solution; hostile submissions are built from it.
 """
-import json
 import os
 import subprocess
 import sys
