@@ -28,6 +28,7 @@ import traceback
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy.special import expit
@@ -83,14 +84,19 @@ LESSON_Y = np.array([1.0, 2.0])
 PRINTED = dict(rtol=1e-6, atol=1e-12)   # the lesson prints 7 to 9 significant digits
 
 
-def _check(grade_id, assignment, description, hidden=False):
-    def register(pair):
-        probe_fn, compare_fn = pair
-        CHECKS[grade_id] = CheckInfo(assignment, hidden, description)
-        _PROBES[grade_id] = probe_fn
-        _COMPARES[grade_id] = compare_fn
-        return pair
-    return register
+def _check(grade_id, assignment, description, probe_fn, compare_fn, hidden=False):
+    CHECKS[grade_id] = CheckInfo(assignment, hidden, description)
+    _PROBES[grade_id] = probe_fn
+    _COMPARES[grade_id] = compare_fn
+
+
+def _visible_and_hidden(grade_id, assignment, make_probe, make_compare, visible, hidden):
+    """Register `grade_id` (visible) and `grade_id`_hidden from one probe/compare family.
+
+    `make_probe(hidden)` and `make_compare(hidden)` build the two halves for either kind.
+    """
+    _check(grade_id, assignment, visible, make_probe(False), make_compare(False))
+    _check(grade_id + "_hidden", assignment, hidden, make_probe(True), make_compare(True), hidden=True)
 
 
 # --- the protocol ------------------------------------------------------------
@@ -508,16 +514,14 @@ def _judge_combine(class_name, i, values, outputs, hidden, what=None):
         _same(got, LESSON_ADD if class_name == "Add" else LESSON_MUL, what)
 
 
-_check("add_forward", "ps1_nodes", "Add.forward gives 4 + 5 + 10 = 19 and adds arrays element by element.")(
-    (_probe_combine("Add", False), _compare_combine("Add", False)))
-_check("add_forward_hidden", "ps1_nodes",
-       "Add.forward on 1 to 5 random inputs of random shapes, including a batch of 1.", hidden=True)(
-    (_probe_combine("Add", True), _compare_combine("Add", True)))
-_check("mul_forward", "ps1_nodes", "Mul.forward gives 4 * 5 * 10 = 200 and multiplies arrays element by element.")(
-    (_probe_combine("Mul", False), _compare_combine("Mul", False)))
-_check("mul_forward_hidden", "ps1_nodes",
-       "Mul.forward on 1 to 5 random inputs of random shapes, including a batch of 1.", hidden=True)(
-    (_probe_combine("Mul", True), _compare_combine("Mul", True)))
+_visible_and_hidden(
+    "add_forward", "ps1_nodes", partial(_probe_combine, "Add"), partial(_compare_combine, "Add"),
+    visible="Add.forward gives 4 + 5 + 10 = 19 and adds arrays element by element.",
+    hidden="Add.forward on 1 to 5 random inputs of random shapes, including a batch of 1.")
+_visible_and_hidden(
+    "mul_forward", "ps1_nodes", partial(_probe_combine, "Mul"), partial(_compare_combine, "Mul"),
+    visible="Mul.forward gives 4 * 5 * 10 = 200 and multiplies arrays element by element.",
+    hidden="Mul.forward on 1 to 5 random inputs of random shapes, including a batch of 1.")
 
 
 # --- ps2: sort_nodes -------------------------------------------------------------------
@@ -656,13 +660,11 @@ def _judge_sort(i, spec, what, outputs):
     _judge_order(_get(outputs, f"graph{i}", what), spec, what)
 
 
-_check("sort_nodes", "ps2_topological_sort",
-       "sort_nodes puts every node of the lesson's two graphs after its inputs.")(
-    (_probe_sort(False), _compare_sort(False)))
-_check("sort_nodes_hidden", "ps2_topological_sort",
-       "sort_nodes on random graphs, started from their Inputs in any order, with a node that has two consumers "
-       "and a node that takes the same input twice.", hidden=True)(
-    (_probe_sort(True), _compare_sort(True)))
+_visible_and_hidden(
+    "sort_nodes", "ps2_topological_sort", _probe_sort, _compare_sort,
+    visible="sort_nodes puts every node of the lesson's two graphs after its inputs.",
+    hidden="sort_nodes on random graphs, started from their Inputs in any order, with a node that has two consumers "
+           "and a node that takes the same input twice.")
 
 
 def _cyclic_graph_spec(rng):
@@ -729,8 +731,8 @@ def _judge_cycle(outputs, prefix, what):
     raise CheckFailed(f"{what}: no result was recorded.")
 
 
-_check("sort_nodes_cycle", "ps2_topological_sort", "sort_nodes raises MiniflowError when the graph has a cycle.")(
-    (_probe_cycle, _compare_cycle))
+_check("sort_nodes_cycle", "ps2_topological_sort", "sort_nodes raises MiniflowError when the graph has a cycle.",
+       _probe_cycle, _compare_cycle)
 
 
 # --- ps3: Linear.forward, Sigmoid.forward, MSE.forward ----------------------------------
@@ -796,11 +798,10 @@ def _judge_linear_forward(i, X_, W_, b_, outputs, hidden):
         _same(got, LESSON_LINEAR, what)
 
 
-_check("linear_forward", "ps3_forward", "Linear.forward gives the lesson's [[18, 21], [42, 49]] and XW + b for a 3x2 X.")(
-    (_probe_linear_forward(False), _compare_linear_forward(False)))
-_check("linear_forward_hidden", "ps3_forward",
-       "Linear.forward on random X, W, b, including a batch of 1.", hidden=True)(
-    (_probe_linear_forward(True), _compare_linear_forward(True)))
+_visible_and_hidden(
+    "linear_forward", "ps3_forward", _probe_linear_forward, _compare_linear_forward,
+    visible="Linear.forward gives the lesson's [[18, 21], [42, 49]] and XW + b for a 3x2 X.",
+    hidden="Linear.forward on random X, W, b, including a batch of 1.")
 
 
 def _sigmoid_cases(rng, hidden):
@@ -855,12 +856,10 @@ def _judge_sigmoid_forward(i, x_, outputs, hidden, what=None):
         _same(got, LESSON_SIGMOID, what, **PRINTED)
 
 
-_check("sigmoid_forward", "ps3_forward",
-       "Sigmoid.forward gives the lesson's output [[1.23394576e-04, 9.82013790e-01], ...] and sigmoid(0) = 0.5.")(
-    (_probe_sigmoid_forward(False), _compare_sigmoid_forward(False)))
-_check("sigmoid_forward_hidden", "ps3_forward",
-       "Sigmoid.forward on random inputs of random shapes, and on large positive and negative numbers.", hidden=True)(
-    (_probe_sigmoid_forward(True), _compare_sigmoid_forward(True)))
+_visible_and_hidden(
+    "sigmoid_forward", "ps3_forward", _probe_sigmoid_forward, _compare_sigmoid_forward,
+    visible="Sigmoid.forward gives the lesson's output [[1.23394576e-04, 9.82013790e-01], ...] and sigmoid(0) = 0.5.",
+    hidden="Sigmoid.forward on random inputs of random shapes, and on large positive and negative numbers.")
 
 
 def _mse_cases(rng, hidden):
@@ -932,12 +931,10 @@ def _judge_mse_forward(i, y_, a_, outputs, hidden, what=None):
         _same(got, LESSON_MSE, what, rtol=1e-10, atol=1e-10)
 
 
-_check("mse_forward", "ps3_forward",
-       "MSE.forward gives the lesson's 23.4166666667, also when y is (3,) and a is (3, 1).")(
-    (_probe_mse_forward(False), _compare_mse_forward(False)))
-_check("mse_forward_hidden", "ps3_forward",
-       "MSE.forward on random y and a, as rows or columns, including a single example.", hidden=True)(
-    (_probe_mse_forward(True), _compare_mse_forward(True)))
+_visible_and_hidden(
+    "mse_forward", "ps3_forward", _probe_mse_forward, _compare_mse_forward,
+    visible="MSE.forward gives the lesson's 23.4166666667, also when y is (3,) and a is (3, 1).",
+    hidden="MSE.forward on random y and a, as rows or columns, including a single example.")
 
 
 # --- ps4: Sigmoid.backward, Linear.backward, MSE.backward ----------------------------
@@ -1225,24 +1222,18 @@ def _pin_lesson(kind, outputs, expected):
               f"With your {kind}.backward, the lesson's gradient for {name}", **PRINTED)
 
 
-_check("sigmoid_backward", "ps4_backprop",
-       "Sigmoid.backward gives the lesson's four gradient arrays for X, y, W and b, and adds up two consumers.")(
-    (_probe_backward("Sigmoid", False), _compare_backward("Sigmoid", False)))
-_check("sigmoid_backward_hidden", "ps4_backprop",
-       "Sigmoid.backward on random shapes, a batch of 1 and a node with two consumers, against finite differences.",
-       hidden=True)((_probe_backward("Sigmoid", True), _compare_backward("Sigmoid", True)))
-_check("linear_backward", "ps4_backprop",
-       "Linear.backward gives the lesson's gradients for X, W and b, and adds up two consumers of a 3x4 output.")(
-    (_probe_backward("Linear", False), _compare_backward("Linear", False)))
-_check("linear_backward_hidden", "ps4_backprop",
-       "Linear.backward on random shapes, a batch of 1 and a node with two consumers, against finite differences.",
-       hidden=True)((_probe_backward("Linear", True), _compare_backward("Linear", True)))
-_check("mse_backward", "ps4_backprop",
-       "MSE.backward gives the lesson's gradients for y ([0.9999833, 1.9999833]) and a, and scales by its consumers.")(
-    (_probe_backward("MSE", False), _compare_backward("MSE", False)))
-_check("mse_backward_hidden", "ps4_backprop",
-       "MSE.backward on random rows and columns, a single example, and an MSE with two consumers.", hidden=True)(
-    (_probe_backward("MSE", True), _compare_backward("MSE", True)))
+_visible_and_hidden(
+    "sigmoid_backward", "ps4_backprop", partial(_probe_backward, "Sigmoid"), partial(_compare_backward, "Sigmoid"),
+    visible="Sigmoid.backward gives the lesson's four gradient arrays for X, y, W and b, and adds up two consumers.",
+    hidden="Sigmoid.backward on random shapes, a batch of 1 and a node with two consumers, against finite differences.")
+_visible_and_hidden(
+    "linear_backward", "ps4_backprop", partial(_probe_backward, "Linear"), partial(_compare_backward, "Linear"),
+    visible="Linear.backward gives the lesson's gradients for X, W and b, and adds up two consumers of a 3x4 output.",
+    hidden="Linear.backward on random shapes, a batch of 1 and a node with two consumers, against finite differences.")
+_visible_and_hidden(
+    "mse_backward", "ps4_backprop", partial(_probe_backward, "MSE"), partial(_compare_backward, "MSE"),
+    visible="MSE.backward gives the lesson's gradients for y ([0.9999833, 1.9999833]) and a, and scales by its consumers.",
+    hidden="MSE.backward on random rows and columns, a single example, and an MSE with two consumers.")
 
 
 # --- ps5: sgd_update and training ----------------------------------------------------
@@ -1331,11 +1322,11 @@ def _judge_sgd(i, values, grads, rate, outputs):
         _same(got, v - lr * g, what, hints, shape_hint="the update keeps the shape of the value.")
 
 
-_check("sgd_update", "ps5_sgd", "sgd_update moves each trainable one step against its gradient, "
-                                "with the given learning rate or 0.01.")(
-    (_probe_sgd(False), _compare_sgd(False)))
-_check("sgd_update_hidden", "ps5_sgd", "sgd_update on random trainables, shapes and learning rates.", hidden=True)(
-    (_probe_sgd(True), _compare_sgd(True)))
+_visible_and_hidden(
+    "sgd_update", "ps5_sgd", _probe_sgd, _compare_sgd,
+    visible="sgd_update moves each trainable one step against its gradient, "
+                                "with the given learning rate or 0.01.",
+    hidden="sgd_update on random trainables, shapes and learning rates.")
 
 #: The settings the training checks pass to the learner's train(); the threshold is on standardised targets.
 TRAIN_SETTINGS = dict(n_hidden=10, epochs=100, batch_size=11, learning_rate=0.05)
@@ -1462,7 +1453,7 @@ def _judge_train(outputs, prefix, what, X_, y_, seed):
             f"epochs * (number of examples // batch_size) steps, and return the trained values.")
 
 
-_check("train", "ps5_sgd", "train gets the lesson's network below an MSE of 0.55 on the standardised diabetes data.")(
-    (_probe_train(False), _compare_train(False)))
-_check("train_hidden", "ps5_sgd", "train on a random part of the data with shuffled features, from another seed.",
-       hidden=True)((_probe_train(True), _compare_train(True)))
+_visible_and_hidden(
+    "train", "ps5_sgd", _probe_train, _compare_train,
+    visible="train gets the lesson's network below an MSE of 0.55 on the standardised diabetes data.",
+    hidden="train on a random part of the data with shuffled features, from another seed.")
