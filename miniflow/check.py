@@ -20,27 +20,34 @@ def gradient_check(cost, feed_dict, epsilon=1e-6):
     backward_pass(graph)
     backprop = {node: node.gradients[node].copy() for node in feed_dict}
 
-    def total_cost():
-        return float(np.sum(forward_pass(cost, graph)))
-
     errors = {}
     for node in feed_dict:
-        values = node.value
-        numeric = np.zeros_like(values)
-        for i in np.ndindex(values.shape):
-            original = values[i]
-            values[i] = original + epsilon
-            plus = total_cost()
-            values[i] = original - epsilon
-            minus = total_cost()
-            values[i] = original
-            numeric[i] = (plus - minus) / (2 * epsilon)
-        errors[node] = _relative_error(backprop[node], numeric)
+        numeric = numerical_gradient(lambda: forward_pass(cost, graph), node.value, epsilon)
+        errors[node] = relative_error(backprop[node], numeric)
     forward_pass(cost, graph)
     backward_pass(graph)
     return errors
 
 
-def _relative_error(a, b):
+def numerical_gradient(f, value, epsilon=1e-6):
+    """Central differences of sum(f()) with respect to each element of the array `value`.
+
+    `value` is nudged in place (and put back), so `f` must read it: for example
+    `lambda: forward_pass(cost, graph)` with `value` an Input's value.
+    """
+    numeric = np.zeros_like(value, dtype=float)
+    for i in np.ndindex(value.shape):
+        original = value[i]
+        value[i] = original + epsilon
+        plus = float(np.sum(f()))
+        value[i] = original - epsilon
+        minus = float(np.sum(f()))
+        value[i] = original
+        numeric[i] = (plus - minus) / (2 * epsilon)
+    return numeric
+
+
+def relative_error(a, b):
+    """$\\|a - b\\| / (\\|a\\| + \\|b\\|)$, or 0 when both are zero."""
     scale = np.linalg.norm(a) + np.linalg.norm(b)
     return float(np.linalg.norm(a - b) / scale) if scale > 0 else 0.0

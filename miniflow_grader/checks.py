@@ -35,6 +35,7 @@ from scipy.special import expit
 
 import miniflow
 from miniflow import Add, Input, Linear, MSE, MiniflowError, Mul, Node, Sigmoid
+from miniflow.check import numerical_gradient, relative_error
 
 __all__ = ["CHECKS", "TARGETS", "CheckFailed", "check", "compare", "probe"]
 
@@ -975,25 +976,6 @@ def _run_backward(node_under_test, consumers, inputs_of_node):
     return [_gradient_of(node_under_test, n) for n in inputs_of_node], changed
 
 
-def _numeric_gradient(forward, value, epsilon=1e-6):
-    """Central differences of sum(forward()) with respect to each element of `value` (changed in place)."""
-    numeric = np.zeros_like(value)
-    for i in np.ndindex(value.shape):
-        original = value[i]
-        value[i] = original + epsilon
-        plus = float(np.sum(forward()))
-        value[i] = original - epsilon
-        minus = float(np.sum(forward()))
-        value[i] = original
-        numeric[i] = (plus - minus) / (2 * epsilon)
-    return numeric
-
-
-def _relative_error(a, b):
-    scale = np.linalg.norm(a) + np.linalg.norm(b)
-    return float(np.linalg.norm(a - b) / scale) if scale > 0 else 0.0
-
-
 def _graph_cases(rng, kind):
     """Hidden backward cases: (input values, consumer gradients) with random shapes, a batch of 1, two consumers."""
     cases = []
@@ -1055,7 +1037,7 @@ def _probe_backward_cases(kind, cases, namespace):
             return sum(np.sum(value * g) for g in consumer_grads)
         for j, name in enumerate(_INPUT_NAMES[kind]):
             _attempt(outputs, f"case{i}_{name}_numeric",
-                     lambda j=j, forward=forward, holder=holder: _numeric_gradient(forward, holder["inputs"][j].value))
+                     lambda j=j, forward=forward, holder=holder: numerical_gradient(forward, holder["inputs"][j].value))
     return outputs
 
 
@@ -1128,7 +1110,7 @@ def _compare_backward_case(kind, i, values, consumer_grads, outputs, label):
         note = ""
         numeric = outputs.get(f"case{i}_{name}_numeric")
         if numeric is not None and numeric.dtype.kind == "f" and numeric.shape == got.shape:
-            error = _relative_error(got, numeric.astype(float))
+            error = relative_error(got, numeric.astype(float))
             note = (f"\n(Gradient check: relative error {error:.2g} between your gradient and a finite-difference "
                     "estimate; below 1e-5 is right, above 1e-2 is wrong.)")
         _same(got, expected[j], f"{what}: the gradient for {name} ({name} has shape {np.shape(values[j])})",

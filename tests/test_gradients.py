@@ -4,6 +4,7 @@ from hypothesis import given
 from numpy.testing import assert_allclose
 
 import miniflow as mf
+from miniflow.check import numerical_gradient
 from strategies import random_graphs
 
 
@@ -11,20 +12,9 @@ def backprop_and_numeric(cost, feed_dict, epsilon=1e-6):
     """Each fed input's backprop gradient next to its central-difference gradient."""
     graph = mf.topological_sort(feed_dict)
     mf.forward_and_backward(graph)
-    pairs = {}
-    for node in feed_dict:
-        backprop = np.array(node.gradients[node], dtype=float)
-        numeric = np.zeros_like(node.value)
-        for i in np.ndindex(node.value.shape):
-            original = node.value[i]
-            node.value[i] = original + epsilon
-            plus = mf.forward_pass(cost, graph)
-            node.value[i] = original - epsilon
-            minus = mf.forward_pass(cost, graph)
-            node.value[i] = original
-            numeric[i] = (plus - minus) / (2 * epsilon)
-        pairs[node] = (backprop, numeric)
-    return pairs
+    return {node: (np.array(node.gradients[node], dtype=float),
+                   numerical_gradient(lambda: mf.forward_pass(cost, graph), node.value, epsilon))
+            for node in feed_dict}
 
 
 @given(random_graphs())
