@@ -120,6 +120,48 @@ class MSE(Node):
         self.gradients[a] = -grad_y.reshape(np.shape(a.value))
 
 
+class ReLU(Node):
+    r"""$\max(0, x)$; $\partial/\partial x = 1$ where $x > 0$ and $0$ where $x \le 0$ (at exactly 0 too)."""
+
+    def __init__(self, node, name=None):
+        super().__init__([node], name)
+
+    def forward(self):
+        self.value = np.maximum(self.inbound_nodes[0].value, 0)
+
+    def backward(self):
+        x = self.inbound_nodes[0]                         # the derivative is read from the input
+        self.gradients[x] = (x.value > 0) * self.upstream_gradient()
+
+
+class SoftmaxCrossEntropy(Node):
+    r"""$C = -\frac{1}{n}\sum_i \log p_{i, y_i}$, $p = \mathrm{softmax}(z)$ by rows; $\partial C/\partial z = (p - \mathrm{onehot}(y))/n$.
+
+    `labels` holds n class numbers 0..k-1, shape (n,); `logits` holds z, shape (n, k).
+    Labels are not differentiable (a class number cannot be nudged): `gradients[labels]`
+    holds zeros of the labels' shape, so the labels Input gets a gradient that changes nothing.
+    """
+
+    def __init__(self, labels, logits, name=None):
+        super().__init__([labels, logits], name)
+
+    def forward(self):
+        labels, logits = self.inbound_nodes
+        self.classes = _class_labels(self, labels.value, logits.value)   # (n,) integers
+        z = logits.value - logits.value.max(axis=1, keepdims=True)      # largest logit 0: exp cannot overflow
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))        # log softmax (log-sum-exp), never log(0)
+        self.probabilities = np.exp(log_p)                              # (n, k), each row sums to 1
+        self.value = -log_p[np.arange(len(self.classes)), self.classes].mean()
+
+    def backward(self):
+        labels, logits = self.inbound_nodes
+        n = len(self.classes)
+        grad = self.probabilities.copy()
+        grad[np.arange(n), self.classes] -= 1                           # softmax - one_hot
+        self.gradients[logits] = grad * (self.upstream_gradient() / n)
+        self.gradients[labels] = np.zeros(np.shape(labels.value))
+
+
 # --- helpers --------------------------------------------------------------
 
 def _product(values):
@@ -165,3 +207,27 @@ def _check_linear_shapes(node, X, W, b):
         raise MiniflowError(
             f"Linear {node.name!r} computes X @ W + b and needs X (n, k), W (k, m), b (m,); "
             f"got X {np.shape(X)}, W {np.shape(W)}, b {np.shape(b)}")
+
+
+def _class_labels(node, labels, logits):
+    """`labels` as n integer classes 0..k-1 for `logits` of shape (n, k), or an error saying what is wrong."""
+    logits_shape, labels_shape = np.shape(logits), np.shape(labels)
+    expected = (f"{type(node).__name__} {node.name!r} needs logits of shape (n, k) and labels of shape (n,) "
+                f"holding class numbers 0..k-1")
+    if len(logits_shape) != 2 or logits_shape[1] == 0:
+        raise MiniflowError(f"{expected}; got logits {logits_shape}")
+    n, k = logits_shape
+    if labels_shape != (n,):
+        hint = " (a column? use labels.ravel())" if labels_shape == (n, 1) else ""
+        raise MiniflowError(f"{expected}; got logits {logits_shape} and labels {labels_shape}{hint}")
+    labels = np.asarray(labels)
+    bad = labels != np.round(labels) if labels.dtype.kind == "f" else np.zeros(n, dtype=bool)
+    problem = "are not whole numbers"
+    if not bad.any():
+        bad = (labels < 0) | (labels >= k)
+        problem = f"are outside 0..{k - 1}"
+    if bad.any():
+        offending = ", ".join(f"{v:g}" for v in labels[bad][:5]) + (", ..." if bad.sum() > 5 else "")
+        raise MiniflowError(f"{expected}; logits {logits_shape} and labels {labels_shape}, "
+                            f"but {int(bad.sum())} label(s) {problem}: {offending}")
+    return labels.astype(int)
