@@ -11,7 +11,7 @@ import pytest
 
 import miniflow
 from miniflow_grader import checks
-from miniflow_grader.checks import CHECKS, TARGETS, CheckFailed
+from miniflow_grader.checks import CHECKS, TARGETS, CheckFailed, common, ps3_forward, ps4_backprop
 from submissions.catalogue import (ASSIGNMENTS, build_submission, grade_in_process, grading, load_catalogue,
                                    parse, points, read, solution_sources)
 
@@ -49,22 +49,22 @@ def run(grade_id, namespace, seed):
 # --- the lesson's numbers --------------------------------------------------------
 
 def test_the_reference_gives_the_lessons_numbers():
-    l_, a_, grad_a, grad_l = checks._lesson_upstream()
+    l_, a_, grad_a, grad_l = ps4_backprop._lesson_upstream()
     X, W, b, y = (miniflow.Input(name=n) for n in "XWby")
     cost = miniflow.MSE(y, miniflow.Sigmoid(miniflow.Linear(X, W, b)))
-    graph = miniflow.topological_sort({X: checks.LESSON_X, W: checks.LESSON_W, b: checks.LESSON_B, y: checks.LESSON_Y})
+    graph = miniflow.topological_sort({X: ps4_backprop.LESSON_X, W: ps4_backprop.LESSON_W, b: ps4_backprop.LESSON_B, y: ps4_backprop.LESSON_Y})
     miniflow.forward_and_backward(graph)
     for name, node in zip("XyWb", [X, y, W, b]):
-        np.testing.assert_allclose(node.gradients[node], checks.LESSON_GRADIENTS[name], **checks.PRINTED)
-        assert node.gradients[node].shape == checks.LESSON_GRADIENTS[name].shape
+        np.testing.assert_allclose(node.gradients[node], ps4_backprop.LESSON_GRADIENTS[name], **common.PRINTED)
+        assert node.gradients[node].shape == ps4_backprop.LESSON_GRADIENTS[name].shape
     np.testing.assert_allclose(grad_l, X.gradients[X] @ np.linalg.pinv(W.value.T), rtol=1e-6)
     lin = miniflow.Linear(X, W, b)
     X.value, W.value, b.value = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[5.0, 6.0], [7.0, 8.0]]), np.array([-1.0, -1.0])
     lin.forward()
-    np.testing.assert_array_equal(lin.value, checks.LESSON_LINEAR)
-    np.testing.assert_allclose(miniflow.nodes.expit(np.array([[-9.0, 4.0], [-9.0, 4.0]])), checks.LESSON_SIGMOID,
-                               **checks.PRINTED)
-    assert round(checks._mse_value(np.array([1, 2, 3]), np.array([4.5, 5, 10])), 10) == checks.LESSON_MSE
+    np.testing.assert_array_equal(lin.value, ps3_forward.LESSON_LINEAR)
+    np.testing.assert_allclose(miniflow.nodes.expit(np.array([[-9.0, 4.0], [-9.0, 4.0]])), ps3_forward.LESSON_SIGMOID,
+                               **common.PRINTED)
+    assert round(ps3_forward._mse_value(np.array([1, 2, 3]), np.array([4.5, 5, 10])), 10) == ps3_forward.LESSON_MSE
 
 
 # --- the registry and the notebooks agree ----------------------------------------------
@@ -95,7 +95,7 @@ def test_targets_name_real_reference_objects():
     for assignment, targets in TARGETS.items():
         assert assignment in ASSIGNMENTS
         for dotted in targets:
-            owners, attr = checks._target(dotted)
+            owners, attr = common.target_owners(dotted)
             assert owners and callable(vars(owners[0])[attr])
 
 
@@ -189,7 +189,7 @@ def test_each_check_passes_with_every_target_of_its_assignment_stubbed_in_minifl
             continue
         with monkeypatch.context() as patched:
             for dotted in TARGETS[assignment]:
-                owners, attr = checks._target(dotted)
+                owners, attr = common.target_owners(dotted)
                 for owner in owners:
                     patched.setattr(owner, attr, stub)
             outputs = checks._roundtrip(checks.probe(grade_id, solved[assignment], 3))
@@ -197,10 +197,10 @@ def test_each_check_passes_with_every_target_of_its_assignment_stubbed_in_minifl
 
 
 def test_tripwires_are_removed_after_each_probe(solved):
-    before = {d: vars(checks._target(d)[0][0])[checks._target(d)[1]] for ds in TARGETS.values() for d in ds}
+    before = {d: vars(common.target_owners(d)[0][0])[common.target_owners(d)[1]] for ds in TARGETS.values() for d in ds}
     for grade_id, info in CHECKS.items():
         checks.probe(grade_id, solved[info.assignment], 0)
-    after = {d: vars(checks._target(d)[0][0])[checks._target(d)[1]] for ds in TARGETS.values() for d in ds}
+    after = {d: vars(common.target_owners(d)[0][0])[common.target_owners(d)[1]] for ds in TARGETS.values() for d in ds}
     assert before == after
     assert solved["ps5_sgd"]["sgd_update"].__module__ != checks.__name__
 

@@ -1,0 +1,320 @@
+r"""What every assignment's checks share: the registry, running learner code, judging its results, hints.
+
+An assignment's module (``ps1_nodes.py``, ...) declares what the learner writes with
+:func:`targets` and registers each check with :func:`register` (or :func:`visible_and_hidden`
+for a visible check and its hidden twin). A check is a pair of functions:
+
+* ``probe_fn(namespace, rng)`` runs the learner's code and returns {name: array}; each
+  piece of learner code runs through :func:`attempt`, which records a value or what went wrong;
+* ``compare_fn(outputs, rng)`` runs no learner code: it draws the same inputs from an
+  identically seeded ``rng``, reads each result with :func:`recorded` and judges it with
+  :func:`same`, which names the mistake when the result equals a known wrong answer.
+
+Nothing here imports more than NumPy and miniflow: the package also runs inside the grading sandbox.
+"""
+import os
+import traceback
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+import miniflow
+from miniflow import Node
+
+
+class CheckFailed(AssertionError):
+    """A check found a mistake; the message says what is wrong and how to fix it."""
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    assignment: str
+    hidden: bool
+    description: str
+
+
+#: assignment -> what the learner writes in it, as names in ``miniflow``; filled in by :func:`targets`.
+TARGETS = {}
+#: grade_id -> CheckInfo; filled in by :func:`register`.
+CHECKS = {}
+PROBES = {}
+COMPARES = {}
+
+PRINTED = dict(rtol=1e-6, atol=1e-12)   # the lesson prints 7 to 9 significant digits
+
+
+def targets(assignment, names):
+    """Declare what the learner writes in `assignment` (e.g. ["Add.forward"]): miniflow's own versions earn nothing."""
+    TARGETS[assignment] = list(names)
+
+
+def register(grade_id, assignment, description, probe_fn, compare_fn, hidden=False):
+    """Register the check `grade_id`; `description` opens its grade cell's docstring."""
+    CHECKS[grade_id] = CheckInfo(assignment, hidden, description)
+    PROBES[grade_id] = probe_fn
+    COMPARES[grade_id] = compare_fn
+
+
+def visible_and_hidden(grade_id, assignment, make_probe, make_compare, visible, hidden):
+    """Register `grade_id` (visible) and `grade_id`_hidden from one probe/compare family.
+
+    `make_probe(hidden)` and `make_compare(hidden)` build the two halves for either kind.
+    """
+    register(grade_id, assignment, visible, make_probe(False), make_compare(False))
+    register(grade_id + "_hidden", assignment, hidden, make_probe(True), make_compare(True), hidden=True)
+
+
+def rng_for(grade_id, seed):
+    return np.random.default_rng([int(seed), zlib.crc32(grade_id.encode())])
+
+
+class Missing(Exception):
+    """The notebook does not define what the check needs."""
+
+
+class ReferenceUsed(Exception):
+    pass
+
+
+def learner(namespace, name, kind="class"):
+    try:
+        obj = namespace[name]
+    except KeyError:
+        raise Missing(
+            f"`{name}` is not defined: run the cell that defines it (and every cell above) "
+            "before this test.") from None
+    if kind == "class" and not (isinstance(obj, type) and issubclass(obj, Node)):
+        raise Missing(f"`{name}` should be a class derived from miniflow's Node, got {type(obj).__name__}.")
+    if kind == "function" and not callable(obj):
+        raise Missing(f"`{name}` should be a function, got {type(obj).__name__}.")
+    return obj
+
+
+def target_owners(dotted):
+    owner, _, attr = dotted.rpartition(".")
+    if owner:
+        return [getattr(miniflow, owner)], attr
+    modules = [miniflow, miniflow.graph, miniflow.nodes, miniflow.optim, miniflow.check]
+    return [m for m in modules if attr in vars(m)], attr
+
+
+@contextmanager
+def tripwires(assignment, namespace, used):
+    """While the learner's code runs, each reference target of `assignment` records its use and raises."""
+    restore = []
+    try:
+        for dotted in TARGETS[assignment]:
+            owners, attr = target_owners(dotted)
+            original = vars(owners[0])[attr]
+
+            def wire(*args, _dotted=dotted, **kwargs):
+                used.add(_dotted)
+                raise ReferenceUsed(f"miniflow's own {_dotted} was called")
+
+            for owner in owners:
+                restore.append((owner, attr, vars(owner)[attr]))
+                setattr(owner, attr, wire)
+            for key, value in list(namespace.items()):
+                if value is original:
+                    restore.append((namespace, key, value))
+                    namespace[key] = wire
+        yield
+    finally:
+        for owner, attr, value in reversed(restore):
+            if owner is namespace:
+                namespace[attr] = value
+            else:
+                setattr(owner, attr, value)
+
+
+def describe(error):
+    """One line for an exception raised by learner code, with the line of theirs it came from."""
+    text = f"{type(error).__name__}: {error}"
+    if len(text) > 400:
+        text = text[:400] + "..."
+    frames = traceback.extract_tb(error.__traceback__)
+    here = os.path.dirname(__file__)
+    theirs = [f for f in frames if not f.filename.startswith(here) and "site-packages" not in f.filename
+              and os.sep + "miniflow" + os.sep not in f.filename]
+    if theirs and theirs[-1].line:
+        text += f"\n    raised at: {theirs[-1].line.strip()}"
+    return text
+
+
+def attempt(outputs, key, compute):
+    """outputs[key] = compute() as a float array, or outputs[key + '__error'] = what went wrong."""
+    try:
+        value = compute()
+        if value is None:
+            raise NoValue()
+        outputs[key] = np.array(value, dtype=float)
+    except NoValue:
+        outputs[key + "__error"] = np.array("NoValue")
+    except ReferenceUsed:
+        pass
+    except Problem as problem:
+        outputs[key + "__error"] = np.array("Problem: " + str(problem))
+    except Exception as error:   # learner code may raise anything; it is reported, not fatal
+        outputs[key + "__error"] = np.array(describe(error))
+
+
+class NoValue(Exception):
+    pass
+
+
+class Problem(Exception):
+    """Something the check noticed about the learner's result (not an error their code raised)."""
+
+
+def value_after_forward(node):
+    returned = node.forward()
+    if node.value is None:
+        if returned is not None:
+            raise Problem("forward() returned its result but left self.value as None: "
+                           "assign the result to self.value instead of returning it.")
+        raise Problem("self.value is still None after forward(): assign the result to self.value.")
+    return node.value
+
+
+def gradient_of(node, wrt):
+    gradients = node.gradients
+    if not isinstance(gradients, dict):
+        raise Problem(f"self.gradients should be a dict {{input node: gradient}}, got {type(gradients).__name__}.")
+    if wrt not in gradients:
+        raise Problem(f"self.gradients has no entry for the input {wrt.name!r}: "
+                       "key each gradient by the input node object, e.g. self.gradients[self.inbound_nodes[0]].")
+    return gradients[wrt]
+
+
+# --- judging ---------------------------------------------------------------
+
+def fmt(array):
+    return np.array2string(np.asarray(array), precision=8, separator=", ", threshold=24,
+                           max_line_width=100).replace("\n", "\n              ")
+
+
+def inline(array):
+    """An array on one line, for naming the inputs of a test case."""
+    text = np.array2string(np.asarray(array), precision=8, separator=", ", threshold=24, max_line_width=10_000)
+    return " ".join(line.strip() for line in text.splitlines())
+
+
+def error_hint(error):
+    if "is yours to write" in error:
+        return ("Your code calls miniflow's own version (imported or inherited) instead of yours: "
+                "write it yourself in the solution cell.")
+    if error.startswith("NotImplementedError"):
+        return "It is not written yet: replace `raise NotImplementedError()` with your code."
+    if "unsupported operand" in error and ("Input" in error or "Node" in error or "Add" in error or "Mul" in error):
+        return ("You combined node objects, not numbers: use the value of each input node, "
+                "e.g. `n.value for n in self.inbound_nodes`.")
+    if "matmul" in error or "shapes" in error and "not aligned" in error:
+        return ("The matrix shapes do not fit. For Z = XW + b with X (n, k) and W (k, m): Z is (n, m), "
+                "dC/dX = dC/dZ @ W.T is (n, k) and dC/dW = X.T @ dC/dZ is (k, m); check the order and the "
+                "transposes. Element-by-element products use *, not @ or np.dot.")
+    if "non-broadcastable output" in error or "could not be broadcast" in error:
+        return ("A gradient has the wrong shape to be added into its zeros: a gradient always has the shape "
+                "of the value it belongs to.")
+    if "only length-1 arrays" in error or "only 0-dimensional" in error or "math" in error and "TypeError" in error:
+        return "Use NumPy functions (np.exp, np.sum, ...) that work on whole arrays, not the math module."
+    if error.startswith("IndexError") or "values to unpack" in error:
+        return "A node can have any number of inputs: loop over self.inbound_nodes instead of indexing a fixed few."
+    if error.startswith("RecursionError"):
+        return "Your code calls itself without end."
+    if error.startswith("KeyError") and "self.gradients" not in error:
+        return ("A consumer's gradient is stored under this node: read it as `n.gradients[self]` for each consumer "
+                "n in self.outbound_nodes (or use self.upstream_gradient(), their sum).")
+    return ""
+
+
+def recorded(outputs, key, what):
+    """The learner's recorded array `key`, or CheckFailed saying why there is none."""
+    error = outputs.get(key + "__error")
+    if error is not None:
+        error = str(error)
+        if error == "NoValue":
+            raise CheckFailed(f"{what}: your code gave None. Did you forget to return (or set) the result?")
+        if error.startswith("Problem: "):
+            raise CheckFailed(f"{what}: {error[len('Problem: '):]}")
+        if error.startswith("NotImplementedError") and "is yours to write" not in error:
+            raise CheckFailed(f"{what}: it is not written yet. Replace `raise NotImplementedError()` in the "
+                              "solution cell with your code, run that cell, then this test again.")
+        hint = error_hint(error)
+        raise CheckFailed(f"{what}: your code raised\n    {error}" + (f"\nHint: {hint}" if hint else ""))
+    if key not in outputs:
+        raise CheckFailed(f"{what}: no result was recorded; the test did not get that far.")
+    value = outputs[key]
+    if value.dtype.kind not in "biuf":
+        raise CheckFailed(f"{what} should be numbers, got {value.dtype}.")
+    return value.astype(float)
+
+
+def maybe(compute):
+    """A hint's wrong answer, or None where that mistake cannot happen with these shapes."""
+    try:
+        with np.errstate(all="ignore"):
+            return compute()
+    except (ValueError, TypeError, ZeroDivisionError):
+        return None
+
+
+def close(a, b, rtol=1e-6, atol=1e-9):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def same(got, expected, what, hints=(), shape_hint="", rtol=1e-6, atol=1e-9, note=""):
+    """Raise CheckFailed unless `got` equals `expected`; `hints` are (wrong answer, what causes it) pairs."""
+    expected = np.asarray(expected, dtype=float)
+    for wrong, hint in hints:
+        if wrong is not None and not close(wrong, expected, rtol, atol) and close(got, wrong, rtol, atol):
+            raise CheckFailed(f"{what} is wrong.\n  expected: {fmt(expected)}\n  got:      {fmt(got)}"
+                              f"\nHint: {hint}{note}")
+    if got.shape != expected.shape:
+        raise CheckFailed(f"{what} has shape {got.shape}, but it should have shape {expected.shape}."
+                          + (f"\nHint: {shape_hint}" if shape_hint else "") + note)
+    if not np.all(np.isfinite(got)):
+        raise CheckFailed(f"{what} contains NaN or infinity: {fmt(got)}\n  expected: {fmt(expected)}{note}")
+    if not np.allclose(got, expected, rtol=rtol, atol=atol):
+        raise CheckFailed(f"{what} is wrong.\n  expected: {fmt(expected)}\n  got:      {fmt(got)}{note}")
+
+
+GRADIENT_SHAPE = "a gradient always has the shape of the value it belongs to (np.zeros_like(n.value) to start)."
+
+
+def random_shape(rng, ndim=None, batch=None):
+    ndim = int(rng.integers(0, 3)) if ndim is None else ndim
+    shape = [int(rng.integers(2, 6)) for _ in range(ndim)]
+    if batch is not None and shape:
+        shape[0] = batch
+    return tuple(shape)
+
+
+def small(rng, shape, scale=3.0):
+    """Random numbers with two decimals, easy to read in a message."""
+    return np.round(rng.uniform(-scale, scale, size=shape), 2)
+
+
+def with_random_case(cases, hidden, draw, rng):
+    """The fixed cases of a visible check and one more drawn from `rng` after them; hidden cases unchanged."""
+    return cases if hidden else cases + [draw(rng)]
+
+
+@contextmanager
+def other_inputs(what, inputs, lesson="gives the lesson's numbers",
+                  fix="compute the result from the inputs rather than writing the answer in"):
+    """Judging a visible check's random case, drawn at grading time after its fixed cases.
+
+    The fixed cases passed before this one is judged, so a failure here means code that
+    gives the lesson's answers but not the answer for other inputs, which is what
+    writing the answers in does.
+    """
+    try:
+        yield
+    except CheckFailed as failure:
+        raise CheckFailed(f"{what} {lesson} but not the right answer for other inputs ({inputs}): {fix}.\n"
+                          f"{failure}") from None
+
+
