@@ -18,7 +18,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from miniflow_grader.checks import CHECKS
-from submissions.catalogue import ASSIGNMENTS, REPO, build_submission, grading, load_catalogue, points
+from submissions.catalogue import ASSIGNMENTS, REPO, build_submission, grading, load_catalogue, points, says
 
 CATALOGUE = load_catalogue()
 LOGS = {}   # what each nbgrader command printed, to explain a failure
@@ -196,7 +196,7 @@ def test_each_catalogued_wrong_submission_gets_its_expected_score(course, wrong)
                if grading(c).get("grade") and got[grading(c)["grade_id"]] == 0]
     visible = [c for c in failing if not CHECKS[grading(c)["grade_id"]].hidden]
     assert bool(visible) == wrong.visible
-    assert any(wrong.message in outputs_of(c) for c in (visible or failing))
+    assert any(says(outputs_of(c), wrong.message) for c in (visible or failing))
 
 
 def test_an_infinite_loop_is_cut_by_the_timeout_and_the_rest_is_graded(course):

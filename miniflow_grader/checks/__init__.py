@@ -33,7 +33,7 @@ import secrets
 
 import numpy as np
 
-from .common import CHECKS, COMPARES, PROBES, TARGETS, CheckFailed, Missing, rng_for, tripwires
+from .common import CHECKS, COMPARES, PROBES, TARGETS, CheckFailed, Missing, rng_for, tripwires, wrap
 
 __all__ = ["CHECKS", "TARGETS", "CheckFailed", "check", "compare", "probe"]
 
@@ -70,7 +70,10 @@ def compare(grade_id, outputs, seed):
             f"Write {names} yourself in the solution cell; using the reference earns nothing.")
     if "missing" in outputs:
         raise CheckFailed(str(outputs["missing"]))
-    COMPARES[grade_id](outputs, rng_for(grade_id, seed))
+    try:
+        COMPARES[grade_id](outputs, rng_for(grade_id, seed))
+    except CheckFailed as failure:
+        raise CheckFailed(wrap(str(failure))) from None   # lines short enough for Validate's dialog
 
 
 def check(grade_id, namespace):

@@ -13,6 +13,9 @@ for a visible check and its hidden twin). A check is a pair of functions:
 Nothing here imports more than NumPy and miniflow: the package also runs inside the grading sandbox.
 """
 import os
+import sys
+import sysconfig
+import textwrap
 import traceback
 import zlib
 from contextlib import contextmanager
@@ -26,6 +29,27 @@ from miniflow import Node
 
 class CheckFailed(AssertionError):
     """A check found a mistake; the message says what is wrong and how to fix it."""
+
+    def _render_traceback_(self):
+        """What IPython shows for a failed check (and so nbgrader's Validate dialog): the message, no frames."""
+        lines = wrap(str(self)).splitlines() or [""]
+        return [f"CheckFailed: {lines[0]}", *lines[1:]]
+
+
+WIDTH = 90   # characters per line of a message: Validate's dialog and the feedback page cut longer ones
+
+
+def wrap(message, width=WIDTH):
+    """`message` with every line longer than `width` broken at spaces, continued with a deeper indent."""
+    lines = []
+    for line in str(message).splitlines():
+        if len(line) <= width:
+            lines.append(line)
+            continue
+        indent = line[:len(line) - len(line.lstrip())]
+        lines.extend(textwrap.wrap(line, width, subsequent_indent=indent + "    ", break_long_words=False,
+                                   break_on_hyphens=False))
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -152,6 +176,8 @@ def attempt(outputs, key, compute):
         outputs[key] = np.array(value, dtype=float)
     except NoValue:
         outputs[key + "__error"] = np.array("NoValue")
+    except OutOfSteps as out:
+        outputs[key + "__error"] = np.array(f"OutOfSteps: {out.args[0]}")
     except ReferenceUsed:
         pass
     except Problem as problem:
@@ -162,6 +188,48 @@ def attempt(outputs, key, compute):
 
 class NoValue(Exception):
     pass
+
+
+class OutOfSteps(BaseException):
+    """Learner code ran more lines than its budget (a BaseException, so `except Exception` does not stop it)."""
+
+
+def _library_paths():
+    paths = {os.path.dirname(os.path.abspath(__file__)), os.path.dirname(os.path.abspath(miniflow.__file__)),
+             os.path.dirname(os.path.abspath(np.__file__))}
+    for name in ("stdlib", "platstdlib", "purelib", "platlib"):
+        if sysconfig.get_paths().get(name):
+            paths.add(sysconfig.get_paths()[name])
+    return tuple(sorted(paths))
+
+
+@contextmanager
+def step_budget(lines=200_000):
+    """Stop learner code that runs more than `lines` lines of its own, by raising OutOfSteps inside it.
+
+    Only the learner's own code is counted (not miniflow, NumPy or the standard library), so the
+    budget is a count of their loop's steps, the same on a fast or a busy machine, and an endless
+    loop ends in a moment with a message instead of at the notebook's time limit.
+    """
+    library = _library_paths()
+    count = [0]
+
+    def local(frame, event, arg):
+        if event == "line":
+            count[0] += 1
+            if count[0] > lines:
+                raise OutOfSteps(lines)
+        return local
+
+    def calls(frame, event, arg):
+        return None if frame.f_code.co_filename.startswith(library) else local
+
+    previous = sys.gettrace()
+    sys.settrace(calls)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
 
 
 class Problem(Exception):
@@ -188,11 +256,63 @@ def gradient_of(node, wrt):
     return gradients[wrt]
 
 
+def run_forward(outputs, key, make_node):
+    """Run the learner's forward twice on fresh inputs, as a graph does on every step.
+
+    `make_node()` returns (node, its input nodes) with the inputs' values set. Records the first
+    value as outputs[key], the names of inputs whose value the forward changed as key_changed,
+    and the value of a second forward on the same inputs as key_again.
+    """
+    holder = {}
+
+    def first():
+        node, inputs = make_node()
+        holder["node"], holder["inputs"] = node, inputs
+        holder["given"] = [np.array(n.value, dtype=float, copy=True) for n in inputs]
+        return value_after_forward(node)
+
+    attempt(outputs, key, first)
+    if "node" not in holder or key not in outputs:
+        return
+    changed = [n.name for n, given in zip(holder["inputs"], holder["given"]) if not _unchanged(n.value, given)]
+    outputs[key + "_changed"] = np.array(", ".join(dict.fromkeys(changed)))
+    if not changed:
+        attempt(outputs, key + "_again", lambda: value_after_forward(holder["node"]))
+
+
+def _unchanged(value, given):
+    try:
+        value = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return value.shape == given.shape and bool(np.array_equal(value, given, equal_nan=True))
+
+
+def judge_forward_purity(outputs, key, what, method):
+    """After the first value passed: the inputs are untouched and a second forward gives the same value."""
+    changed = str(outputs.get(key + "_changed", ""))
+    if changed:
+        raise CheckFailed(
+            f"{what}: the value is right, but {method} changed the value of its input {changed}, so every "
+            "later use of that input (the next forward, the backward pass) sees a wrong number.\n"
+            "Hint: never change an input's value; `total = self.inbound_nodes[0].value` followed by "
+            "`total += ...` adds into the input's own array. Build a new value instead: "
+            "`total = total + n.value`, or start from a copy.")
+    first = recorded(outputs, key, what)
+    again = recorded(outputs, key + "_again", f"{what}, run a second time")
+    if again.shape != first.shape or not np.allclose(again, first, rtol=1e-12, atol=1e-12):
+        raise CheckFailed(
+            f"{what}: the first {method} gave the right value, but a second one on the same inputs gave "
+            f"{fmt(again)} instead of {fmt(first)}.\nHint: a graph runs forward again on every step; compute "
+            "self.value from the inputs' values alone, starting each sum or product afresh inside forward, "
+            "and keep nothing from one call to the next.")
+
+
 # --- judging ---------------------------------------------------------------
 
 def fmt(array):
     return np.array2string(np.asarray(array), precision=8, separator=", ", threshold=24,
-                           max_line_width=100).replace("\n", "\n              ")
+                           max_line_width=WIDTH - 14).replace("\n", "\n            ")
 
 
 def inline(array):
@@ -236,6 +356,10 @@ def recorded(outputs, key, what):
         error = str(error)
         if error == "NoValue":
             raise CheckFailed(f"{what}: your code gave None. Did you forget to return (or set) the result?")
+        if error.startswith("OutOfSteps: "):
+            raise CheckFailed(f"{what}: your code did not finish: it ran {int(error.split()[1]):,} lines without "
+                              "returning, so it was stopped.\nHint: some loop never ends; check the condition "
+                              "that should stop it.")
         if error.startswith("Problem: "):
             raise CheckFailed(f"{what}: {error[len('Problem: '):]}")
         if error.startswith("NotImplementedError") and "is yours to write" not in error:
@@ -265,13 +389,29 @@ def close(a, b, rtol=1e-6, atol=1e-9):
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
 
 
+def matching_hints(got, expected, hints, rtol=1e-6, atol=1e-9):
+    """The causes, in order and each once, of the known wrong answers that `got` equals."""
+    causes = []
+    for wrong, hint in hints:
+        if (wrong is not None and hint not in causes and not close(wrong, expected, rtol, atol)
+                and close(got, wrong, rtol, atol)):
+            causes.append(hint)
+    return causes
+
+
+def hint_text(causes):
+    if len(causes) == 1:
+        return f"Hint: {causes[0]}"
+    return "Hint: one of these mistakes gives this answer:" + "".join(f"\n  - {c}" for c in causes)
+
+
 def same(got, expected, what, hints=(), shape_hint="", rtol=1e-6, atol=1e-9, note=""):
     """Raise CheckFailed unless `got` equals `expected`; `hints` are (wrong answer, what causes it) pairs."""
     expected = np.asarray(expected, dtype=float)
-    for wrong, hint in hints:
-        if wrong is not None and not close(wrong, expected, rtol, atol) and close(got, wrong, rtol, atol):
-            raise CheckFailed(f"{what} is wrong.\n  expected: {fmt(expected)}\n  got:      {fmt(got)}"
-                              f"\nHint: {hint}{note}")
+    causes = matching_hints(got, expected, hints, rtol, atol)
+    if causes:
+        raise CheckFailed(f"{what} is wrong.\n  expected: {fmt(expected)}\n  got:      {fmt(got)}"
+                          f"\n{hint_text(causes)}{note}")
     if got.shape != expected.shape:
         raise CheckFailed(f"{what} has shape {got.shape}, but it should have shape {expected.shape}."
                           + (f"\nHint: {shape_hint}" if shape_hint else "") + note)

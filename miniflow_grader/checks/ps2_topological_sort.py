@@ -3,19 +3,25 @@ import numpy as np
 
 from miniflow import Add, Input, Linear, MSE, MiniflowError, Mul, Sigmoid
 
-from .common import (CheckFailed, ReferenceUsed, attempt, describe, error_hint, learner,
-                    other_inputs, recorded, register, targets, visible_and_hidden)
+from .common import (CheckFailed, OutOfSteps, ReferenceUsed, attempt, describe, error_hint, learner,
+                    other_inputs, recorded, register, step_budget, targets, visible_and_hidden)
 
 targets("ps2_topological_sort", ["sort_nodes"])
 
 
 def _lesson_graph_specs():
-    """The lesson's graphs as (name, kind, input indices) lists."""
+    """The lesson's graphs as (name, kind, input indices) lists, and one with the task's two details."""
     add = [("x", "Input", ()), ("y", "Input", ()), ("z", "Input", ()), ("f", "Add", (0, 1, 2))]
     network = [("X", "Input", ()), ("y", "Input", ()), ("W1", "Input", ()), ("b1", "Input", ()),
                ("W2", "Input", ()), ("b2", "Input", ()), ("l1", "Linear", (0, 2, 3)), ("s1", "Sigmoid", (6,)),
                ("l2", "Linear", (7, 4, 5)), ("cost", "MSE", (1, 8))]
-    return [add, network]
+    twice = [("x", "Input", ()), ("y", "Input", ()), ("s", "Add", (0, 0)), ("p", "Mul", (2, 1)),
+             ("f", "Add", (3, 2))]    # s takes x twice; s has two consumers, p and f
+    return [add, network, twice]
+
+
+#: What sorting may run of the learner's own code, in lines: a right sort of these graphs needs a few hundred.
+SORT_STEPS = 200_000
 
 
 def _random_graph_spec(rng):
@@ -64,7 +70,8 @@ def _build(spec):
 
 
 def _sort_cases(rng, hidden):
-    specs = [_random_graph_spec(rng) for _ in range(3)] if hidden else _lesson_graph_specs() + [_small_graph_spec(rng)]
+    specs = ([_random_graph_spec(rng) for _ in range(3)] if hidden
+             else _lesson_graph_specs() + [_small_graph_spec(rng)])
     starts = []
     for spec in specs:
         inputs = [i for i, (_, kind, _) in enumerate(spec) if kind == "Input"]
@@ -77,23 +84,53 @@ def _probe_sort(hidden):
         sort = learner(namespace, "sort_nodes", "function")
         outputs = {}
         for i, (spec, start) in enumerate(_sort_cases(rng, hidden)):
-            def run(spec=spec, start=start):
+            def run(spec=spec, start=start, i=i):
                 nodes = _build(spec)
-                order = sort([nodes[j] for j in start])
+                before = _structure(nodes)
+                with step_budget(SORT_STEPS):
+                    order = sort([nodes[j] for j in start])
+                outputs[f"graph{i}_changed"] = np.array(_changes(spec, nodes, before))
                 if order is None:
                     return None
                 index = {id(node): j for j, node in enumerate(nodes)}
-                return np.array([index.get(id(node), -1) for node in order], dtype=int)
+                return np.array([index.get(id(node), -1) for node in list(order)], dtype=int)
             attempt(outputs, f"graph{i}", run)
         return outputs
     return probe_fn
+
+
+def _structure(nodes):
+    """Each node's inputs and consumers (as indices), and whether it has a value."""
+    index = {id(node): j for j, node in enumerate(nodes)}
+    return [(tuple(index.get(id(n), -1) for n in node.inbound_nodes),
+             tuple(index.get(id(n), -1) for n in node.outbound_nodes), node.value is None) for node in nodes]
+
+
+def _changes(spec, nodes, before):
+    """What sorting changed in the graph, in words ("" if nothing)."""
+    try:
+        after = _structure(nodes)
+    except Exception:   # the learner replaced a list by something else
+        return "the nodes' inbound_nodes or outbound_nodes are no longer lists of nodes"
+    names = [name for name, _, _ in spec]
+    for j, ((ins, outs, empty), (ins2, outs2, empty2)) in enumerate(zip(before, after)):
+        if ins != ins2:
+            got = "[" + ", ".join(names[k] if k >= 0 else "?" for k in ins2) + "]"
+            return f"{names[j]}.inbound_nodes was [{', '.join(names[k] for k in ins)}] and is now {got}"
+        if outs != outs2:
+            got = "[" + ", ".join(names[k] if k >= 0 else "?" for k in outs2) + "]"
+            return f"{names[j]}.outbound_nodes was [{', '.join(names[k] for k in outs)}] and is now {got}"
+        if empty and not empty2:
+            return f"{names[j]} has a value now: sorting fed or computed values"
+    return ""
 
 
 def _judge_order(order, spec, what):
     names = [name for name, _, _ in spec]
     order = order.astype(int).ravel()
     if np.any(order < 0):
-        raise CheckFailed(f"{what}: the list you returned contains things that are not nodes of the graph.")
+        raise CheckFailed(f"{what}: the list you returned contains things that are not nodes of the graph."
+                          "\nHint: return the node objects themselves, not their names or positions.")
     seen = [names[j] for j in order]
     repeated = sorted({n for n in seen if seen.count(n) > 1})
     if repeated:
@@ -122,6 +159,8 @@ def _compare_sort(hidden):
             elif i < 2:
                 what = ("sort_nodes on the lesson's graph f = Add(x, y, z)" if i == 0 else
                         "sort_nodes on the lesson's network MSE(y, Linear(Sigmoid(Linear(X, W1, b1)), W2, b2))")
+            elif i == 2:
+                what = "sort_nodes on the graph s = Add(x, x), p = Mul(s, y), f = Add(p, s)"
             else:
                 what = "sort_nodes on this graph"
                 with other_inputs("sort_nodes", f"the graph {_describe_graph(spec)}",
@@ -135,17 +174,32 @@ def _compare_sort(hidden):
 
 def _judge_sort(i, spec, what, outputs):
     error = str(outputs.get(f"graph{i}__error", ""))
+    twice = any(len(set(picks)) < len(picks) for _, _, picks in spec)
+    same_input = ("\nHint: a node may take the same input twice, as in Add(x, x); it appears once in "
+                  "x.outbound_nodes but twice in its inbound_nodes, so subtract m.inbound_nodes.count(n)."
+                  if twice else "")
     if error.startswith("MiniflowError"):
         raise CheckFailed(
             f"{what}: your code raised\n    {error}\nbut this graph has no cycle: some node never became "
-            "ready.\nHint: a node may take the same input twice, as in Add(x, x); it appears once in "
-            "x.outbound_nodes but twice in its inbound_nodes, so subtract m.inbound_nodes.count(n).")
+            "ready." + (same_input or "\nHint: a node is ready when every one of its inputs is placed."))
+    if error.startswith("OutOfSteps"):
+        raise CheckFailed(
+            f"{what}: sort_nodes did not finish: it ran {SORT_STEPS:,} lines of your code without returning, "
+            "so it was stopped. This graph has no cycle, so some loop never ends." + (same_input or
+            "\nHint: loop while the ready list is not empty, taking one node out of it each time."))
     _judge_order(recorded(outputs, f"graph{i}", what), spec, what)
+    changed = str(outputs.get(f"graph{i}_changed", ""))
+    if changed:
+        raise CheckFailed(
+            f"{what}: the order is right, but sorting changed the graph: {changed}. The forward and backward "
+            "passes need every edge afterwards.\nHint: sorting is only sorting: keep the count of waiting "
+            "inputs in a dict of your own (waiting[m] -= ...) instead of removing edges, and feed no values.")
 
 
 visible_and_hidden(
     "sort_nodes", "ps2_topological_sort", _probe_sort, _compare_sort,
-    visible="sort_nodes puts every node of the lesson's two graphs after its inputs.",
+    visible="sort_nodes puts every node of the lesson's two graphs, and of one where s = Add(x, x) feeds two "
+            "nodes, after its inputs, and leaves the graph as it was.",
     hidden="sort_nodes on random graphs, started from their Inputs in any order, with a node that has two consumers "
            "and a node that takes the same input twice.")
 
@@ -177,10 +231,13 @@ def _probe_cycle(namespace, rng):
 
 def _try_sort(sort, start, outputs, prefix):
     try:
-        order = sort(start)
+        with step_budget(SORT_STEPS):
+            order = sort(start)
         outputs[prefix + "returned"] = np.array(len(order) if order is not None else -1)
     except ReferenceUsed:
         pass
+    except OutOfSteps:
+        outputs[prefix + "endless"] = np.array(SORT_STEPS)
     except MiniflowError as error:
         outputs[prefix + "raised"] = np.array(describe(error))
     except Exception as error:
@@ -199,11 +256,21 @@ def _compare_cycle(outputs, rng):
 def _judge_cycle(outputs, prefix, what):
     if prefix + "raised" in outputs:
         return
+    if prefix + "endless" in outputs:
+        raise CheckFailed(
+            f"{what} should raise MiniflowError, but sort_nodes did not finish: it ran {SORT_STEPS:,} lines of "
+            "your code without returning, so it was stopped.\nHint: on a cycle no node ever becomes ready. "
+            "Loop while the ready list is not empty; when it is empty and nodes are still waiting, raise "
+            "MiniflowError naming them.")
     if prefix + "raised_other" in outputs:
         other = outputs[prefix + "raised_other"]
         hint = error_hint(str(other))
         if hint.startswith("It is not written yet"):
             raise CheckFailed(f"{what}: your code raised\n    {other}\nHint: {hint}")
+        if str(other).startswith("RecursionError"):
+            raise CheckFailed(f"{what} should raise MiniflowError, but your code raised\n    {other}"
+                              "\nHint: a depth-first sort goes round a cycle for ever: mark each node while its "
+                              "inputs are being visited, and raise MiniflowError when you reach a marked node again.")
         raise CheckFailed(f"{what} should raise MiniflowError, but your code raised\n    {other}"
                           "\nHint: when no node is ready but some are still waiting, there is a cycle: "
                           "raise MiniflowError naming the waiting nodes.")

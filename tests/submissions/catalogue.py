@@ -1,11 +1,15 @@
 """The catalogue of wrong submissions, and how to turn an entry into a submission notebook.
 
-Each `wrong/<name>.py` holds replacement sources for solution cells: a first comment line saying
-what the mistake is, then one `# %% <solution grade_id>` section per replaced cell.
-`manifest.json` gives each entry's assignment, its expected score, whether the visible tests
-alone catch it, and a fragment of the message the learner gets.
-`right/<name>.py` files have the same form and hold other right answers (the first line names
-the assignment), which must score full marks.
+Each `wrong/<name>.py` is one entry, complete in itself: a first comment line saying what the
+mistake is, a second one with what it must earn,
+
+    # expect: {"assignment": "ps1_nodes", "score": 3, "visible": true, "message": "only the last input"}
+
+(its score in points, whether the visible tests alone catch it, and a fragment of the message the
+learner gets), then one `# %% <solution grade_id>` section per replaced solution cell.
+`right/<name>.py` files have the same form without the `expect` line, and hold other right answers
+(the first line names the assignment: "ps2_topological_sort: a depth-first sort"); they must score
+full marks. A new assignment joins by adding files here: nothing lists the assignments or the entries.
 A submission is the released exercise with every solution cell filled in from solutions/,
 except the replaced ones.
 """
@@ -19,7 +23,16 @@ import nbformat
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-ASSIGNMENTS = ["ps1_nodes", "ps2_topological_sort", "ps3_forward", "ps4_backprop", "ps5_sgd"]
+#: Every assignment of the course: each folder of solutions/ that holds a notebook of its own name.
+ASSIGNMENTS = sorted(p.parent.name for p in (REPO / "solutions").glob("*/*.ipynb") if p.stem == p.parent.name)
+
+
+@dataclass
+class Right:
+    name: str
+    assignment: str
+    description: str
+    replacements: dict
 
 
 @dataclass
@@ -63,7 +76,7 @@ def solution_sources(assignment):
 
 
 def parse(text):
-    """(mistake, {grade_id: source}) from a wrong/<name>.py file."""
+    """(mistake, {grade_id: source}) from a wrong/ or right/ file."""
     lines = text.splitlines()
     mistake = lines[0].lstrip("# ").strip()
     sections, current = {}, None
@@ -76,14 +89,48 @@ def parse(text):
     return mistake, {key: "\n".join(body).strip("\n") for key, body in sections.items()}
 
 
-def load_catalogue():
-    manifest = json.loads((HERE / "manifest.json").read_text())
+def expectation(text):
+    """The `# expect: {...}` line of a wrong/ file, as a dict."""
+    for line in text.splitlines()[1:]:
+        if line.startswith("# expect:"):
+            return json.loads(line[len("# expect:"):])
+        if line.startswith("# %% "):
+            break
+    raise ValueError("no `# expect: {...}` line before the first section")
+
+
+def load_catalogue(assignment=None):
+    """Every wrong/ entry (of `assignment`, if given), sorted by name."""
     entries = []
-    for name, info in manifest.items():
-        mistake, replacements = parse((HERE / "wrong" / f"{name}.py").read_text())
-        entries.append(Wrong(name, info["assignment"], info["score"], info["visible"], info["message"],
+    for path in sorted((HERE / "wrong").glob("*.py")):
+        text = path.read_text()
+        info = expectation(text)
+        if assignment not in (None, info["assignment"]):
+            continue
+        mistake, replacements = parse(text)
+        entries.append(Wrong(path.stem, info["assignment"], info["score"], info["visible"], info["message"],
                              mistake, replacements))
     return entries
+
+
+def load_right(assignment=None):
+    """Every right/ entry (of `assignment`, if given), sorted by name."""
+    entries = []
+    for path in sorted((HERE / "right").glob("*.py")):
+        description, replacements = parse(path.read_text())
+        owner, _, description = description.partition(":")
+        if assignment in (None, owner.strip()):
+            entries.append(Right(path.stem, owner.strip(), description.strip(), replacements))
+    return entries
+
+
+def normalised_text(text):
+    """`text` with every run of whitespace made one space: messages are wrapped to the width of a dialog."""
+    return " ".join(str(text).split())
+
+
+def says(message, fragment):
+    return normalised_text(fragment) in normalised_text(message)
 
 
 def build_submission(assignment, replacements=None, fill=True):

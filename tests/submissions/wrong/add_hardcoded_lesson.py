@@ -1,4 +1,5 @@
 # hard-codes the visible test's numbers
+# expect: {"assignment": "ps1_nodes", "score": 3, "visible": true, "message": "rather than writing answers in"}
 # %% add_solution
 class Add(Node):
     def __init__(self, *inputs, name=None):

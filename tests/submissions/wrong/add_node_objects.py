@@ -1,4 +1,5 @@
 # adds the input nodes themselves, not their values
+# expect: {"assignment": "ps1_nodes", "score": 3, "visible": true, "message": "You combined node objects, not numbers"}
 # %% add_solution
 class Add(Node):
     def __init__(self, *inputs, name=None):

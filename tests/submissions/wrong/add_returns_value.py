@@ -1,4 +1,5 @@
 # forward returns the sum instead of setting self.value
+# expect: {"assignment": "ps1_nodes", "score": 3, "visible": true, "message": "returned its result but left self.value as None"}
 # %% add_solution
 class Add(Node):
     def __init__(self, *inputs, name=None):

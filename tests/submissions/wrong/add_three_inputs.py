@@ -1,4 +1,5 @@
 # written for the lesson's three inputs only
+# expect: {"assignment": "ps1_nodes", "score": 3, "visible": true, "message": "loop over self.inbound_nodes instead of indexing"}
 # %% add_solution
 class Add(Node):
     def __init__(self, *inputs, name=None):

@@ -1,4 +1,5 @@
 # averages the bias gradient over the batch instead of summing it
+# expect: {"assignment": "ps4_backprop", "score": 8, "visible": true, "message": "b's gradient is the sum over the batch, not the mean"}
 # %% linear_solution
 class Linear(miniflow.Linear):
     def backward(self):

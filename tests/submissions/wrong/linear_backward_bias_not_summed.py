@@ -1,4 +1,5 @@
 # passes the upstream gradient to b without summing over the batch
+# expect: {"assignment": "ps4_backprop", "score": 8, "visible": true, "message": "b was added to every row"}
 # %% linear_solution
 class Linear(miniflow.Linear):
     def backward(self):

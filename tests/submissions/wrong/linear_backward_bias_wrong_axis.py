@@ -1,4 +1,5 @@
 # sums the bias gradient over the wrong axis (the outputs instead of the examples)
+# expect: {"assignment": "ps4_backprop", "score": 8, "visible": true, "message": "sum over axis 0 (the examples), not axis 1"}
 # %% linear_solution
 class Linear(miniflow.Linear):
     def backward(self):

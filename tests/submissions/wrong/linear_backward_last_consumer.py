@@ -1,4 +1,5 @@
 # keeps only the last consumer's gradient
+# expect: {"assignment": "ps4_backprop", "score": 8, "visible": true, "message": "this node has two consumers and only one consumer's gradient"}
 # %% linear_solution
 class Linear(miniflow.Linear):
     def backward(self):

@@ -1,4 +1,5 @@
 # forgets to transpose W in dC/dX
+# expect: {"assignment": "ps4_backprop", "score": 8, "visible": true, "message": "The matrix shapes do not fit"}
 # %% linear_solution
 class Linear(miniflow.Linear):
     def backward(self):

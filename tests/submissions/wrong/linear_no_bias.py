@@ -1,4 +1,5 @@
 # forgets the bias
+# expect: {"assignment": "ps3_forward", "score": 6, "visible": true, "message": "the bias b is missing"}
 # %% linear_solution
 class Linear(miniflow.Linear):
     def forward(self):

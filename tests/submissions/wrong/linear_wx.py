@@ -1,4 +1,5 @@
 # multiplies in the wrong order, W X
+# expect: {"assignment": "ps3_forward", "score": 6, "visible": true, "message": "that is WX + b"}
 # %% linear_solution
 class Linear(miniflow.Linear):
     def forward(self):

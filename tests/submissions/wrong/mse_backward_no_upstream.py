@@ -1,4 +1,5 @@
 # right shapes, but ignores the gradient sent back by the MSE's consumers
+# expect: {"assignment": "ps4_backprop", "score": 10, "visible": true, "message": "multiply by the gradient sent back by the MSE's consumers"}
 # %% mse_solution
 class MSE(miniflow.MSE):
     def backward(self):

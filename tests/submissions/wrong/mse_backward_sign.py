@@ -1,4 +1,5 @@
 # the signs of the two gradients swapped
+# expect: {"assignment": "ps4_backprop", "score": 10, "visible": true, "message": "the sign is flipped"}
 # %% mse_solution
 class MSE(miniflow.MSE):
     def backward(self):

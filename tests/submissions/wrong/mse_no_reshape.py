@@ -1,4 +1,5 @@
 # subtracts a (m, 1) column from a (m,) row: broadcasts to an m x m table
+# expect: {"assignment": "ps3_forward", "score": 6, "visible": true, "message": "Reshape both to columns"}
 # %% mse_solution
 class MSE(miniflow.MSE):
     def forward(self):

@@ -1,4 +1,5 @@
 # sums the squared errors instead of averaging them
+# expect: {"assignment": "ps3_forward", "score": 6, "visible": true, "message": "that is the sum of the squared errors"}
 # %% mse_solution
 class MSE(miniflow.MSE):
     def forward(self):

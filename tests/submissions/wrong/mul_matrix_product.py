@@ -1,4 +1,5 @@
 # multiplies arrays with np.dot instead of element by element
+# expect: {"assignment": "ps1_nodes", "score": 3, "visible": true, "message": "that is the matrix product"}
 # %% mul_solution
 class Mul(Node):
     def __init__(self, *inputs, name=None):

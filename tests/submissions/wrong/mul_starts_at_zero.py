@@ -1,4 +1,5 @@
 # the running product starts at 0
+# expect: {"assignment": "ps1_nodes", "score": 3, "visible": true, "message": "a product that starts at 0 stays 0"}
 # %% mul_solution
 class Mul(Node):
     def __init__(self, *inputs, name=None):

@@ -1,4 +1,5 @@
 # multiplies the consumer's gradient array in place
+# expect: {"assignment": "ps4_backprop", "score": 8, "visible": true, "message": "changed the gradient array its consumer sent back"}
 # %% sigmoid_solution
 class Sigmoid(miniflow.Sigmoid):
     def backward(self):

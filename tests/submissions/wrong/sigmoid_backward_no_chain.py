@@ -1,4 +1,5 @@
 # the local derivative only, without the gradient sent back by the consumers
+# expect: {"assignment": "ps4_backprop", "score": 8, "visible": true, "message": "multiply the local derivative s"}
 # %% sigmoid_solution
 class Sigmoid(miniflow.Sigmoid):
     def backward(self):

@@ -1,4 +1,5 @@
 # the derivative computed from the input x instead of the output s
+# expect: {"assignment": "ps4_backprop", "score": 8, "visible": true, "message": "the derivative was computed from the input x"}
 # %% sigmoid_solution
 class Sigmoid(miniflow.Sigmoid):
     def backward(self):

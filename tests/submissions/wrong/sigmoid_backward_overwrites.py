@@ -1,4 +1,5 @@
 # loops over the consumers but assigns with = instead of accumulating with +=
+# expect: {"assignment": "ps4_backprop", "score": 8, "visible": true, "message": "this node has two consumers and only one consumer's gradient"}
 # %% sigmoid_solution
 class Sigmoid(miniflow.Sigmoid):
     def backward(self):

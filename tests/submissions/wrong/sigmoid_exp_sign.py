@@ -1,4 +1,5 @@
 # e^x instead of e^-x
+# expect: {"assignment": "ps3_forward", "score": 6, "visible": true, "message": "the sigmoid is 1/(1 + e^(-x))"}
 # %% sigmoid_solution
 class Sigmoid(miniflow.Sigmoid):
     def forward(self):

@@ -1,4 +1,5 @@
 # math.exp, which takes one number, on an array
+# expect: {"assignment": "ps3_forward", "score": 6, "visible": true, "message": "Use NumPy functions"}
 # %% sigmoid_solution
 import math
 

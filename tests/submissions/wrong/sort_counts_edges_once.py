@@ -1,4 +1,5 @@
 # subtracts 1 per consumer, so a node that takes the same input twice (Add(x, x)) never becomes ready
+# expect: {"assignment": "ps2_topological_sort", "score": 1, "visible": true, "message": "subtract m.inbound_nodes.count(n)"}
 # %% sort_solution
 def sort_nodes(start_nodes):
     nodes = connected_nodes(start_nodes)

@@ -1,4 +1,5 @@
 # prints the order instead of returning it
+# expect: {"assignment": "ps2_topological_sort", "score": 1, "visible": true, "message": "gave None"}
 # %% sort_solution
 def sort_nodes(start_nodes):
     nodes = connected_nodes(start_nodes)

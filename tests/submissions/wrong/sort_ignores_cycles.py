@@ -1,4 +1,5 @@
 # returns whatever it placed when the graph has a cycle
+# expect: {"assignment": "ps2_topological_sort", "score": 5, "visible": true, "message": "if fewer nodes were placed than the graph has, the rest wait"}
 # %% sort_solution
 def sort_nodes(start_nodes):
     nodes = connected_nodes(start_nodes)

@@ -1,4 +1,5 @@
 # imports miniflow's own sgd_update for the training loop
+# expect: {"assignment": "ps5_sgd", "score": 3, "visible": true, "message": "calls miniflow's own sgd_update"}
 # %% train_solution
 def train(X_data, y_data, n_hidden=10, epochs=100, batch_size=11, learning_rate=0.05, seed=0):
     from miniflow import sgd_update as step
