@@ -84,21 +84,34 @@ def run(spec_path):
     probe_dir = spec["probe_dir"]
     state = {"bytes": 0, "truncated": False, "cell": None}
 
+    def over_cap(content, cell_index):
+        """Count one message's content (all of it: text, data, metadata, traceback) against the cap."""
+        try:
+            state["bytes"] += len(json.dumps(content, default=str))
+        except (TypeError, ValueError, RecursionError):
+            state["bytes"] = cap + 1
+        if state["bytes"] <= cap:
+            return False
+        if not state["truncated"]:
+            state["truncated"] = True
+            send(type="event", event="output_limit", cell=cell_index)
+        return True
+
     class Client(NotebookClient):
         def output(self, outs, msg, display_id, cell_index):
-            content = msg.get("content", {})
-            size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
-            size += sum(len(line) for line in content.get("traceback", []))
-            state["bytes"] += size
-            if state["bytes"] > cap:
-                if not state["truncated"]:
-                    state["truncated"] = True
-                    send(type="event", event="output_limit", cell=cell_index)
+            if over_cap(msg.get("content", {}), cell_index):
+                if state["truncated"] is True:
+                    state["truncated"] = "noted"
                     outs.append(nbformat.v4.new_output(
                         "stream", name="stdout",
                         text=f"\n[output cut: this notebook printed more than {cap} bytes]\n"))
                 return None
             return super().output(outs, msg, display_id, cell_index)
+
+        def _update_display_id(self, display_id, msg):
+            if over_cap(msg.get("content", {}), state["cell"]):
+                return None
+            return super()._update_display_id(display_id, msg)
 
         async def _async_handle_timeout(self, timeout, cell=None):
             send(type="event", event="timeout", cell=state["cell"])

@@ -8,6 +8,7 @@ a pending submission with `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL
 (a conditional UPDATE elsewhere), so no submission is graded twice, and a
 submission whose fingerprint is unchanged since it was graded is not graded again.
 """
+import hashlib
 import json
 import secrets
 import socket
@@ -156,6 +157,20 @@ class Claims:
                 (grading.c.assignment == assignment) & (grading.c.student == student)
                 & (grading.c.worker == self.worker) & (grading.c.state == "running")
             ).values(state="pending"))
+
+    def note_refused_ids(self, assignment, entries):
+        """Keep the submissions refused for their id alone ([{"student", "detail"}]): no row can hold them."""
+        key = "refused:" + hashlib.sha256(assignment.encode()).hexdigest()[:40]
+        with self.engine.begin() as conn:
+            conn.execute(meta.delete().where(meta.c.key == key))
+            if entries:
+                conn.execute(meta.insert().values(key=key, value=json.dumps(entries, sort_keys=True)))
+
+    def refused_ids(self, assignment):
+        key = "refused:" + hashlib.sha256(assignment.encode()).hexdigest()[:40]
+        with self.engine.begin() as conn:
+            value = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
+        return json.loads(value) if value else []
 
     def rows(self, assignment):
         with self.engine.begin() as conn:

@@ -23,6 +23,7 @@ PostgreSQL gradebook, and `miniflow_grader.report` can draw the report.
 import argparse
 import hashlib
 import hmac
+import html
 import importlib
 import json
 import os
@@ -49,10 +50,12 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from . import claims as claims_module
+from . import intake
+from .mounts import write_etc
 from .sandbox import Limits, Sandbox, SandboxUnavailable
 from .stubs import write_stubbed_package
 
-GRADER_VERSION = "1"
+GRADER_VERSION = "2"
 NPZ_LIMIT = 256 * 1024 ** 2         # uncompressed bytes accepted from one probe file
 NOTEBOOK_LIMIT = 64 * 1024 ** 2     # bytes read back from an executed notebook
 MESSAGE_LIMIT = 2000                # characters of a failure message shown to a learner
@@ -114,7 +117,19 @@ class InjectResults(NbGraderPreprocessor):
             else:
                 cell.outputs = [nbformat.from_dict(o) for o in result.cell_outputs.get(index, [])]
             cell.execution_count = result.execution_counts.get(index)
+        _cap_attachments(nb, result)
         return nb, resources
+
+
+def _cap_attachments(nb, result):
+    """Attachments count toward the output cap too: over it, every attachment is dropped."""
+    used = sum(_output_size(o) for cell in nb.cells for o in cell.get("outputs", []))
+    attached = [cell for cell in nb.cells if cell.get("attachments")]
+    if attached and used + sum(_output_size(c["attachments"]) for c in attached) > result.output_cap:
+        for cell in attached:
+            cell["attachments"] = {}
+        result.limits.append({"kind": "output", "detail": "the notebook's attachments and outputs take more than "
+                                                          f"{result.output_cap} bytes: attachments dropped"})
 
 
 class RestoreCells(NbGraderPreprocessor):
@@ -203,6 +218,7 @@ class JobResult:
     parts: dict = field(default_factory=dict)              # grade_id -> {"passed", "message"}
     limits: list = field(default_factory=list)             # [{"kind", "detail"}]
     seconds: float = 0.0
+    output_cap: int = 2 * 1024 ** 2
 
 
 @dataclass
@@ -259,7 +275,10 @@ def load_config(course_dir, db_url=None):
 
 
 def _hash_tree(digest, root):
+    """Add the grader's own files under `root` (trusted: the source, the checks, the library) to `digest`."""
     root = Path(root)
+    if root.name == "__init__.py":
+        root = root.parent
     if root.is_file():
         digest.update(root.read_bytes())
         return
@@ -272,7 +291,7 @@ def _hash_tree(digest, root):
 class Grader:
     def __init__(self, assignment, course_dir=".", db_url=None, jobs=None, allow_unsandboxed=False,
                  force=False, progress=True, limits=None, checks_module="miniflow_grader.checks",
-                 python_paths=(), worker=None, keep_scratch=False, log=None):
+                 python_paths=(), worker=None, keep_scratch=False, log=None, budget=None):
         self.assignment = assignment
         self.config = load_config(course_dir, db_url)
         self.coursedir = CourseDirectory(config=self.config)
@@ -296,6 +315,11 @@ class Grader:
         self.checks = importlib.import_module(checks_module)
         self.allow_unsandboxed = allow_unsandboxed
         self.worker = worker
+        self.budget = budget or intake.Budget()
+        submitted = Path(self.coursedir.submitted_directory)
+        self.submitted_dir = submitted if submitted.is_absolute() else self.root / submitted
+        self.staged = {}          # student -> intake.Staged
+        self.refused = {}         # student -> why the submission was refused before grading
         self.source_notebooks = self._read_source()
         self.sandbox = None
         self.claims = None
@@ -329,22 +353,6 @@ class Grader:
             raise GradingError(f"no notebooks in {source}")
         self.source_dir = source
         return notebooks
-
-    def _hidden_paths(self):
-        import miniflow
-        cd = self.coursedir
-        package = Path(miniflow.__file__).resolve().parent
-        paths = {self.root, package, package.parent, Path.home()}
-        for name in ("source_directory", "release_directory", "submitted_directory",
-                     "autograded_directory", "feedback_directory", "solution_directory"):
-            value = getattr(cd, name, None)
-            if value:
-                paths.add(Path(cd.format_path(value, ".", ".")).resolve())
-        if cd.db_url.startswith("sqlite:///"):
-            paths.add(Path(cd.db_url[len("sqlite:///"):]).resolve().parent)
-        for path in self.python_paths:
-            paths.add(path)
-        return [p for p in paths if str(p) not in ("/", "/usr", "/etc", "/bin", "/lib")]
 
     def _build_lib(self, sandboxed):
         """The read-only directory the sandbox imports from: stubbed miniflow, the probe code, the runner."""
@@ -399,21 +407,43 @@ class Grader:
             shutil.rmtree(release, ignore_errors=True)
 
     def submissions(self):
-        """{student: fingerprint} of every submission of the assignment."""
-        pattern = self.coursedir.format_path(self.coursedir.submitted_directory, "*", self.assignment)
+        """{student: fingerprint} of every submission that passed intake (see intake.py).
+
+        Each accepted submission is copied to the grader's scratch, and nbgrader
+        reads only that copy; a refused one is recorded in self.refused, with why.
+        """
         base = hashlib.sha256(GRADER_VERSION.encode())
         _hash_tree(base, self.source_dir)
         _hash_tree(base, Path(self.checks.__file__))
         import miniflow
         _hash_tree(base, Path(miniflow.__file__).resolve().parent)
         base.update(json.dumps(vars(self.limits), sort_keys=True).encode())
+        base.update(json.dumps(vars(self.budget), sort_keys=True).encode())
+        staging = self.scratch / "submitted"
+        staging.mkdir(mode=0o700, exist_ok=True)
         found = {}
-        for directory in sorted(Path(p) for p in __import__("glob").glob(pattern)):
-            if not directory.is_dir():
-                continue
+        for student, problem in intake.submissions(self.submitted_dir, self.assignment):
+            problem = intake.id_problem(student) or problem
+            if problem is None:
+                try:
+                    staged = intake.stage(self.submitted_dir, student, self.assignment,
+                                          staging / student / self.assignment, self.budget)
+                except intake.Refused as refusal:
+                    problem = str(refusal)
+                except Exception as error:       # whatever it was, it stops this submission only
+                    problem = f"the submission could not be read ({type(error).__name__})"
             digest = base.copy()
-            _hash_tree(digest, directory)
-            found[directory.parent.name] = digest.hexdigest()
+            if problem is not None:
+                self.refused[student] = problem
+                if intake.id_problem(student):
+                    continue      # not a name nbgrader or the gradebook can take: only the report lists it
+                shutil.rmtree(staging / student, ignore_errors=True)
+                digest.update(b"refused\0" + problem.encode())
+            else:
+                self.staged[student] = staged
+                digest.update(staged.digest.encode())
+            found[student] = digest.hexdigest()
+        self.coursedir.submitted_directory = str(staging)
         return found
 
     # --- the run --------------------------------------------------------------------
@@ -437,9 +467,10 @@ class Grader:
                 shutil.rmtree(self.scratch, ignore_errors=True)
 
     def _run(self):
-        sandbox = Sandbox(self._hidden_paths(), self.limits, sandboxed=True)
+        sandbox = Sandbox(self.limits, sandboxed=True, etc=write_etc(self.scratch / "etc"))
+        self.lib = self._build_lib(sandboxed=True)
         try:
-            sandbox.check_available(self.scratch / "check")
+            sandbox.check_available(self.scratch / "check", self.lib)
         except SandboxUnavailable as error:
             if not self.allow_unsandboxed:
                 raise GradingError(
@@ -448,9 +479,10 @@ class Grader:
                     "(only for code you trust).") from None
             self.log(f"WARNING: the sandbox cannot start ({error}); running learners' code UNSANDBOXED, "
                      "with resource limits only, because --allow-unsandboxed was given")
-            sandbox = Sandbox([], self.limits, sandboxed=False)
+            sandbox = Sandbox(self.limits, sandboxed=False)
+            shutil.rmtree(self.lib)
+            self.lib = self._build_lib(sandboxed=False)
         self.sandbox = sandbox
-        self.lib = self._build_lib(sandbox.sandboxed)
 
         self.claims = claims_module.Claims(self.coursedir.db_url, worker=self.worker)
         try:
@@ -458,6 +490,11 @@ class Grader:
             self.claims.setup(first=self._ensure_assignment)
             self.secret = self.claims.secret().encode()
             fingerprints = self.submissions()
+            unnamed = {s: p for s, p in self.refused.items() if intake.id_problem(s)}
+            self.claims.note_refused_ids(self.assignment, [
+                {"student": intake.shown_id(s), "detail": f"{p}; not graded"} for s, p in sorted(unnamed.items())])
+            for student, problem in sorted(unnamed.items()):
+                self.log(f"refused {intake.shown_id(student)}: {problem}")
             self.claims.register(self.assignment, fingerprints, force=self.force)
             total = self.claims.pending_count(self.assignment)
             graded = self._grade_all(total, fingerprints)
@@ -537,8 +574,36 @@ class Grader:
         for notebook in notebooks:
             for grade_id in self.source_notebooks[notebook]["autograded"]:
                 submission.parts[grade_id] = {"passed": False, "message": detail}
+            try:
+                self._write_zero_notebook(student, notebook, detail)
+            except Exception as error:    # the zero stands; only the feedback page is missing
+                self.log(f"warning: no feedback notebook for {student}/{notebook}: {type(error).__name__}")
+
+    def _write_zero_notebook(self, student, notebook, detail):
+        """An autograded notebook that says why nothing was graded, so that generate_feedback shows it.
+
+        It is built from the source version: the solutions are emptied, and every
+        graded cell's output is the reason.
+        """
+        nb = json.loads(json.dumps(self.source_notebooks[notebook]["notebook"]))
+        nb = nbformat.from_dict(nb)
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution"):
+                cell.source = ""
+            if cell.cell_type == "code":
+                cell.outputs = [_error_output(detail)] if meta.get("grade") else []
+                cell.execution_count = None
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Not graded.** {html.escape(detail)}"))
+        dest = Path(self.coursedir.format_path(self.coursedir.autograded_directory, student, self.assignment))
+        dest.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, dest / f"{notebook}.ipynb")
 
     def _prepare(self, submission):
+        if submission.student in self.refused:
+            self._zero(submission.student, sorted(self.source_notebooks), "refused",
+                       f"This submission was refused: {self.refused[submission.student]}.", submission)
+            return
         try:
             self._sanitize(submission)
         except Exception as error:   # one odd submission must not stop the others
@@ -621,7 +686,7 @@ class Grader:
     def _execute_and_check(self, job):
         source = self.source_notebooks[job.notebook]
         run = self.sandbox.run(job.job_dir, self.lib, f"{job.notebook}.ipynb", job.seed)
-        result = JobResult(source["known"], seconds=run.seconds)
+        result = JobResult(source["known"], seconds=run.seconds, output_cap=self.limits.output_bytes)
         sent = nbformat.read(job.sanitized, as_version=4)
         grade_cells = {}
         for index, cell in enumerate(sent.cells):
@@ -634,6 +699,9 @@ class Grader:
             result.cell_outputs[index] = outputs
             result.execution_counts[index] = count
         result.limits = _limits_hit(run, result.cell_outputs, grade_cells, self.limits)
+        if _cap_outputs(result.cell_outputs, self.limits.output_bytes, set(grade_cells.values())) \
+                and not any(hit["kind"] == "output" for hit in result.limits):
+            result.limits.append({"kind": "output", "detail": f"more than {self.limits.output_bytes} bytes of output"})
         stopped = _stop_reason(run, self.limits)
         timed_out = {e.get("cell") for e in run.events if e.get("event") == "timeout"}
         died = {e.get("cell") for e in run.events if e.get("event") == "kernel_died"}
@@ -746,7 +814,40 @@ def _valid_outputs(message):
     return outputs, count
 
 
+def _output_size(output):
+    try:
+        return len(json.dumps(output))
+    except (TypeError, ValueError, RecursionError):
+        return float("inf")
+
+
+def _cap_outputs(cell_outputs, cap, skip=()):
+    """Keep outputs in notebook order while all of them together (every kind, metadata included) fit in `cap`.
+
+    What does not fit is dropped, with one notice where the cut is. Returns whether anything was cut.
+    """
+    used, cut = 0, False
+    for index in sorted(cell_outputs):
+        if index in skip:         # grade cells: their outputs are the checks' verdicts, not the learner's
+            continue
+        kept = []
+        for output in cell_outputs[index]:
+            size = _output_size(output)
+            if not cut and used + size <= cap:
+                used += size
+                kept.append(output)
+            elif not cut:
+                cut = True
+                kept.append(nbformat.v4.new_output("stream", name="stdout",
+                                                   text=f"\n[output cut: this notebook's outputs take more than "
+                                                        f"{cap} bytes]\n"))
+        cell_outputs[index] = kept
+    return cut
+
+
 def _stop_reason(run, limits):
+    if run.memory_killed:
+        return "the notebook's processes used too much memory together and were stopped"
     if run.wall_killed:
         return f"the notebook ran longer than {limits.wall_seconds} s and was stopped"
     if any(e.get("event") == "kernel_died" for e in run.events):
@@ -776,7 +877,10 @@ def _limits_hit(run, cell_outputs, grade_cells, limits):
                                                         f"{cell} were killed"})
         elif kind == "runner_error":
             hits.append({"kind": "sandbox", "detail": str(event.get("detail", ""))[:300]})
-    if run.wall_killed:
+    if run.memory_killed:
+        hits.append({"kind": "memory", "detail": f"the notebook's processes together used more than "
+                                                 f"{limits.shared_memory_bytes() // 1024 ** 2} MiB and were stopped"})
+    elif run.wall_killed:
         hits.append({"kind": "timeout", "detail": f"the notebook ran longer than {limits.wall_seconds} s"})
     elif not run.finished:
         hits.append({"kind": "sandbox", "detail": f"the sandbox stopped (exit {run.returncode}): "

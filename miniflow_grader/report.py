@@ -24,7 +24,8 @@ LIMIT_NAMES = {
     "timeout": "time limit", "memory": "memory limit", "processes": "process limit",
     "output": "output limit", "sandbox_violation": "sandbox violation", "kernel_died": "kernel died",
     "sandbox": "sandbox stopped", "unreadable": "unreadable notebook", "missing": "missing notebook",
-    "grader_error": "grader error",
+    "grader_error": "grader error", "refused": "submission refused",
+    "infrastructure": "infrastructure problem",
 }
 
 
@@ -46,6 +47,7 @@ def collect(assignment, course_dir=".", db_url=None):
     claims = Claims(db_url)
     try:
         rows = claims.rows(assignment)
+        unnamed = claims.refused_ids(assignment)
     finally:
         claims.close()
     failures, limits = Counter(), []
@@ -56,6 +58,8 @@ def collect(assignment, course_dir=".", db_url=None):
                 failures[(grade_id, part["message"].strip().splitlines()[0][:200])] += 1
         for hit in info.get("limits", []):
             limits.append((row["student"], hit.get("kind", ""), hit.get("detail", "")))
+    for entry in unnamed:
+        limits.append((str(entry.get("student", "")), "refused", str(entry.get("detail", ""))))
     return {"assignment": assignment, "max_score": max_score, "scores": scores,
             "pass_rates": {k: sum(v) / len(v) for k, v in sorted(parts.items())},
             "failures": failures.most_common(15), "limits": sorted(limits), "root": coursedir.root}

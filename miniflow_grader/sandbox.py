@@ -1,13 +1,17 @@
 """Running one notebook in a bubblewrap sandbox, under resource limits and a wall clock.
 
-Inside the sandbox the whole file system is read-only; the course, the
-repository (with its `.git`, `solutions/`, book and library sources), `/tmp`,
-`/run` and every other hidden place is an empty tmpfs; the only writable
-places are the job's own work and output directories. There is no network,
-the processes live in their own pid namespace (killing the sandbox kills them
-all). The process limit is RLIMIT_NPROC, counted per sandbox in its own user
-namespace; root is exempt from RLIMIT_NPROC, so when the grader runs as root each
-sandbox gets a pids cgroup instead (or, without one, runs as `nobody`).
+What the sandbox can see is an allow-list (mounts.py): the system's libraries,
+the interpreter, the job's own folders and a minimal /etc, all read-only; the
+only writable places are /tmp and /dev/shm, each a tmpfs of bounded size.
+There is no network, the processes live in their own pid namespace (killing the
+sandbox kills them all), and the kernel runs as an unprivileged uid with no
+capabilities, which is `nobody` outside when the grader runs as root.
+
+Limits: RLIMIT_AS per process, RLIMIT_NPROC (counted per sandbox, in its own
+user namespace), CPU time, file size, open files, time per cell and per
+notebook, output. Forked copies of a kernel share one memory budget: a memory
+cgroup where the grader runs as root and can make one, otherwise a watchdog
+here that adds up the resident memory of every process in the sandbox.
 """
 import itertools
 import json
@@ -20,8 +24,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-NOBODY = 65534
-INSIDE = "/tmp/grade"        # where the job appears inside the sandbox
+from .mounts import INSIDE, NOBODY, MountPlan, python_roots, stage_dir, tools_missing, write_etc
+
+
+HOST_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 
 
 class SandboxUnavailable(RuntimeError):
@@ -39,6 +45,11 @@ class Limits:
     cell_timeout: int = 60                # seconds per cell, then the kernel is interrupted
     wall_seconds: int = 600               # seconds for the whole notebook, then everything is killed
     startup_timeout: int = 60
+    tmp_bytes: int = 256 * 1024 ** 2      # each of the sandbox's writable tmpfs (/tmp, /dev/shm)
+
+    def shared_memory_bytes(self):
+        """What all the sandbox's processes may use together: the kernel's budget, plus the runner and tmpfs."""
+        return self.memory_bytes + 1024 ** 3
 
 
 @dataclass
@@ -50,9 +61,10 @@ class RunResult:
     returncode: int
     stderr: str
     seconds: float
+    memory_killed: bool = False     # the watchdog stopped it: its processes used too much memory together
 
 
-REPORT_LIMIT = 512 * 1024 ** 2   # bytes read from the runner's report
+REPORT_LIMIT = 128 * 1024 ** 2   # bytes read from the runner's report
 
 
 def _read_report(stream, sink):
@@ -73,69 +85,46 @@ def _read_report(stream, sink):
         sink.append(buffer)
 
 
-def _python_roots():
-    roots = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent}
-    return sorted(roots)
-
-
-def _inside(path, root):
-    try:
-        Path(path).resolve().relative_to(Path(root).resolve())
-        return True
-    except ValueError:
-        return False
+def _diagnose(stderr, returncode):
+    """Why a trivial sandbox did not work, in words that name the real cause."""
+    text = stderr.strip()
+    if any(s in text for s in ("No permissions to create", "Creating new namespace failed", "setting up uid map",
+                               "unshare failed", "Operation not permitted")) and "execvp" not in text:
+        return (f"bubblewrap could not create its namespaces ({text[:300]}); user namespaces may be disabled "
+                "(sysctl kernel.unprivileged_userns_clone=1 or user.max_user_namespaces > 0)")
+    if "execvp" in text:
+        return (f"the interpreter {sys.executable} could not be started inside the sandbox ({text[:300]}); "
+                f"mounted there: {', '.join(str(r) for r in python_roots())}")
+    if "Error" in text or "error" in text:
+        return f"Python could not start the grading kernel's imports inside the sandbox: {text[-500:]}"
+    return f"the sandbox did not work (exit {returncode}): {text[:300] or 'no message'}"
 
 
 class Sandbox:
     """Runs jobs with bubblewrap, or (only when explicitly allowed) without it."""
 
-    def __init__(self, hidden_paths, limits=None, sandboxed=True):
+    def __init__(self, limits=None, sandboxed=True, etc=None):
         self.limits = limits or Limits()
         self.sandboxed = sandboxed
-        self.hidden = sorted({Path(p).resolve() for p in hidden_paths if Path(p).exists()})
-        self.cgroups = _pids_cgroup_root() if sandboxed and os.geteuid() == 0 else None
+        self.as_root = sandboxed and os.geteuid() == 0
+        self.cgroups = _pids_cgroup_root() if self.as_root else None
         self.memory_cgroups = _memory_cgroup_root() if self.cgroups is not None else None
-        self.as_nobody = sandboxed and os.geteuid() == 0 and self.cgroups is None
         self.bwrap = shutil.which("bwrap")
+        self.etc = Path(etc) if etc is not None else None
         self._numbers = itertools.count()
 
     # --- command line ---------------------------------------------------------------
-
-    def _bwrap_args(self, lib, work, out):
-        args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                "--size", str(256 * 1024 ** 2), "--tmpfs", "/tmp",
-                "--tmpfs", "/run", "--tmpfs", "/var/tmp", "--tmpfs", "/dev/shm"]
-        roots = [r for r in _python_roots() if any(_inside(r, h) for h in self.hidden)]
-        inner = [h for h in self.hidden if any(_inside(h, r) for r in _python_roots())]
-        for path in self.hidden:
-            if path not in inner:
-                args += ["--tmpfs", str(path)]
-        # the interpreter and its packages stay visible where a hidden directory holds them ...
-        for root in roots:
-            args += ["--ro-bind", str(root), str(root)]
-        # ... except what is hidden inside them (a library installed into site-packages)
-        for path in inner:
-            args += ["--tmpfs", str(path)]
-        for path in self.hidden:
-            args += ["--remount-ro", str(path)]
-        # the job comes in read-only; the runner copies it into /tmp, a size-limited tmpfs that is
-        # the only writable place in the sandbox, and that vanishes with it
-        args += ["--dir", "/tmp/home",
-                 "--ro-bind", str(lib), f"{INSIDE}/lib",
-                 "--ro-bind", str(work), f"{INSIDE}/src",
-                 "--ro-bind", str(out), f"{INSIDE}/out",
-                 "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-                 "--chdir", "/tmp", "--clearenv"]
-        return args
 
     def _env(self, seed, lib, out, probes):
         python_bin = str(Path(sys.executable).parent)
         env = {
             "PATH": f"{python_bin}:/usr/local/bin:/usr/bin:/bin",
             "HOME": "/tmp/home" if self.sandboxed else str(Path(out).parent / "home"),
+            "USER": "learner", "LOGNAME": "learner",
             "LANG": "C.UTF-8",
             "PYTHONPATH": f"{lib}/python",
             "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONNOUSERSITE": "1",
             "JUPYTER_PATH": f"{lib}/jupyter",
             "JUPYTER_PLATFORM_DIRS": "1",
             "MPLBACKEND": "Agg",
@@ -151,62 +140,62 @@ class Sandbox:
                     "JUPYTER_DATA_DIR": f"{home}/.data"})
         return env
 
+    def _etc(self, near):
+        if self.etc is None:
+            self.etc = write_etc(Path(near) / "sandbox-etc")
+        return self.etc
+
     def command(self, lib, work, out, seed, cgroup=None):
-        """The argv that runs the job whose directories are lib (read-only), work and out."""
+        """The argv (and environment, unsandboxed) that runs the job whose folders are lib, work and out."""
         if not self.sandboxed:
             env = self._env(seed, lib, out, f"{out}/probes")
             return [sys.executable, f"{lib}/python/_miniflow_runner.py", "run", f"{out}/spec.json"], env
         env = self._env(seed, f"{INSIDE}/lib", f"{INSIDE}/out", f"{INSIDE}/probes")
-        argv = []
-        if cgroup is not None:
-            pids, memory = cgroup
-            if memory is None:
-                argv = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(pids)]
-            else:
-                argv = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && echo $$ > "$1/cgroup.procs" && shift && exec "$@"',
-                        str(pids), str(memory)]
-        if self.as_nobody:
-            argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
-        argv += [self.bwrap] + self._bwrap_args(lib, work, out)
-        for key, value in env.items():
-            argv += ["--setenv", key, value]
-        argv += [sys.executable, f"{INSIDE}/lib/python/_miniflow_runner.py", "run", f"{INSIDE}/out/spec.json"]
-        return argv, None
+        plan = MountPlan(self._etc(Path(lib).parent), lib, work, out)
+        program = [sys.executable, f"{INSIDE}/lib/python/_miniflow_runner.py", "run", f"{INSIDE}/out/spec.json"]
+        # bwrap's own processes get no more of the grader's environment than a PATH
+        return plan.command(self.bwrap, self.limits, env, program, self.as_root, cgroup), dict(HOST_ENV)
 
     # --- checks ---------------------------------------------------------------------
 
-    def check_available(self, scratch):
-        """Raise SandboxUnavailable, saying why, unless a trivial sandbox starts and works."""
+    def check_available(self, scratch, lib=None):
+        """Raise SandboxUnavailable, saying why, unless a sandbox starts and can import what grading needs."""
         if not self.sandboxed:
             return
-        if self.bwrap is None:
-            raise SandboxUnavailable("bubblewrap (bwrap) is not installed; on Debian: apt-get install bubblewrap")
-        if self.as_nobody and shutil.which("setpriv") is None:
-            raise SandboxUnavailable("setpriv (util-linux) is needed to drop root before starting the sandbox")
+        missing = tools_missing(self.as_root)
+        if missing:
+            packages = {"bwrap": "bubblewrap", "unshare": "util-linux", "setpriv": "util-linux", "mount": "mount"}
+            raise SandboxUnavailable(
+                f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed; on Debian: "
+                f"apt-get install {' '.join(sorted({packages[t] for t in missing}))}")
+        if self.as_root and stage_dir() is None:
+            raise SandboxUnavailable("no folder such as /mnt to stage the sandbox's mounts under")
         scratch = Path(scratch)
-        lib, work, out = (scratch / "probe-lib", scratch / "probe-work", scratch / "probe-out")
+        lib = Path(lib) if lib is not None else scratch / "probe-lib"
+        work, out = scratch / "probe-work", scratch / "probe-out"
         for d in (lib, work, out):
             d.mkdir(parents=True, exist_ok=True)
-            self._own(d)
-        argv = []
-        if self.as_nobody:
-            argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
-        argv += [self.bwrap] + self._bwrap_args(lib, work, out)
-        argv += ["--setenv", "PATH", "/usr/bin:/bin", sys.executable, "-c",
-                 "import os; open('/tmp/ok', 'w').write('ok'); print(open('/tmp/ok').read(), os.getpid())"]
+            os.chmod(d, 0o755)
+        plan = MountPlan(self._etc(scratch), lib, work, out)
+        code = ("import os, sys; open('/tmp/ok', 'w').write('ok'); "
+                "import nbclient, ipykernel, numpy; "
+                + ("import miniflow, _miniflow_runner; " if (lib / "python").is_dir() else "")
+                + "print(open('/tmp/ok').read(), os.getuid())")
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{INSIDE}/lib/python", "PYTHONNOUSERSITE": "1",
+               "HOME": "/tmp/home"}
+        cgroup = self._make_cgroup()
+        argv = plan.command(self.bwrap, self.limits, env, [sys.executable, "-c", code], self.as_root, cgroup)
         try:
-            done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+            done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=120, env=dict(HOST_ENV))
         except (OSError, subprocess.TimeoutExpired) as error:
             raise SandboxUnavailable(f"bubblewrap could not start: {error}") from None
+        finally:
+            self._remove_cgroup(cgroup)
         if done.returncode != 0 or not done.stdout.startswith(b"ok"):
-            message = done.stderr.decode(errors="replace").strip()[:500]
-            raise SandboxUnavailable(
-                f"bubblewrap could not create its sandbox ({message or 'exit %d' % done.returncode}); "
-                "user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone=1 "
-                "or user.max_user_namespaces > 0)")
+            raise SandboxUnavailable(_diagnose(done.stderr.decode(errors="replace"), done.returncode))
 
     def _own(self, path):
-        if self.as_nobody:
+        if self.as_root:
             os.chown(path, NOBODY, NOBODY)
 
     # --- running --------------------------------------------------------------------
@@ -235,11 +224,12 @@ class Sandbox:
             "cell_timeout": self.limits.cell_timeout,
             "startup_timeout": self.limits.startup_timeout,
             "output_bytes": self.limits.output_bytes,
-            "probe_bytes": self.limits.file_bytes,
+            "probe_bytes": PROBE_LIMIT,
             "kill_strays": self.sandboxed,
             "limits": asdict(self.limits),
         }
         (out / "spec.json").write_text(json.dumps(spec))
+        self._own(out / "spec.json")
         cgroup = self._make_cgroup()
         argv, env = self.command(lib, work, out, seed, cgroup)
         started = time.monotonic()
@@ -247,11 +237,16 @@ class Sandbox:
         with open(job_dir / "stderr.log", "wb") as stderr:
             try:
                 proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-                                        env=env, cwd=str(work), start_new_session=True, pass_fds=(write_end,))
+                                        env=env, cwd="/" if self.sandboxed else str(work), start_new_session=True,
+                                        pass_fds=(write_end,))
             finally:
                 os.close(write_end)
             reader = threading.Thread(target=_read_report, args=(os.fdopen(read_end, "rb"), lines), daemon=True)
             reader.start()
+            watchdog = None
+            if self.sandboxed and (cgroup is None or cgroup[1] is None):
+                watchdog = _MemoryWatchdog(proc, self.limits.shared_memory_bytes(), lambda: self._kill(proc, cgroup))
+                watchdog.start()
             wall_killed = False
             try:
                 proc.wait(timeout=self.limits.wall_seconds)
@@ -259,6 +254,8 @@ class Sandbox:
                 wall_killed = True
             finally:
                 self._kill(proc, cgroup)
+                if watchdog is not None:
+                    watchdog.stop()
             reader.join(timeout=30)
         seconds = time.monotonic() - started
         cells, events, finished = {}, [], False
@@ -281,7 +278,8 @@ class Sandbox:
                 stderr_text = f.read(4000).decode(errors="replace")
         except OSError:
             stderr_text = ""
-        return RunResult(cells, events, finished, wall_killed, proc.returncode, stderr_text, seconds)
+        return RunResult(cells, events, finished, wall_killed, proc.returncode, stderr_text, seconds,
+                         memory_killed=bool(watchdog and watchdog.fired))
 
     def _make_cgroup(self):
         """A pids cgroup (and, where there is one, a memory cgroup) for one sandbox, or None."""
@@ -297,10 +295,34 @@ class Sandbox:
             try:
                 memory.mkdir()
                 # the kernel's own limit, plus the runner and the sandbox's tmpfs: forked copies share it all
-                (memory / "memory.limit_in_bytes").write_text(str(self.limits.memory_bytes + 1024 ** 3))
+                (memory / "memory.limit_in_bytes").write_text(str(self.limits.shared_memory_bytes()))
             except OSError:
                 memory = None
         return pids, memory
+
+    def _remove_cgroup(self, cgroup):
+        """Kill whatever is still in the sandbox's cgroups, then remove them."""
+        if cgroup is None:
+            return
+        for _ in range(300):
+            try:
+                pids = [int(p) for p in (cgroup[0] / "cgroup.procs").read_text().split()]
+            except OSError:
+                break
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.01)
+        for path in cgroup:
+            try:
+                if path is not None:
+                    path.rmdir()
+            except OSError:
+                pass
 
     def _kill(self, proc, cgroup=None):
         """Kill the sandbox's whole process group; its pid namespace dies with its first process."""
@@ -312,26 +334,71 @@ class Sandbox:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             pass
-        if cgroup is not None:
-            cgroup, memory = cgroup
-            for _ in range(300):
-                pids = [int(p) for p in (cgroup / "cgroup.procs").read_text().split()]
-                if not pids:
-                    break
-                for pid in pids:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                time.sleep(0.01)
-            for path in (cgroup, memory):
-                try:
-                    if path is not None:
-                        path.rmdir()
-                except OSError:
-                    pass
+        self._remove_cgroup(cgroup)
         if not self.sandboxed:
             _kill_descendants_unsandboxed(proc.pid)
+
+
+PROBE_LIMIT = 16 * 1024 ** 2     # bytes of one probe file taken from the sandbox
+
+
+def _descendants(pid):
+    """pid and every process below it (host pids), from /proc."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += children.get(current, [])
+    return found
+
+
+def _resident_bytes(pids):
+    page = os.sysconf("SC_PAGE_SIZE")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * page
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+class _MemoryWatchdog:
+    """Stops a sandbox whose processes together hold more than `budget` bytes of memory."""
+
+    def __init__(self, proc, budget, kill, interval=0.1):
+        import threading
+        self.proc, self.budget, self.kill, self.interval = proc, budget, kill, interval
+        self.fired = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def start(self):
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _watch(self):
+        while not self._stop.wait(self.interval):
+            if self.proc.poll() is not None:
+                return
+            if _resident_bytes(_descendants(self.proc.pid)) > self.budget:
+                self.fired = True
+                self.kill()
+                return
 
 
 def _pids_cgroup_root():

@@ -80,13 +80,13 @@ def test_probe_files_must_be_plain_arrays():
         load_probe_file(bomb.getvalue())
 
 
-PEEK = r'''
+PEEK = r"""
 import glob, inspect, json, os, socket
 import miniflow
 found = {}
 def attempt(name, action):
     try:
-        found[name] = repr(action())[:200]
+        found[name] = repr(action())[:300]
     except BaseException as error:
         found[name] = "denied: " + type(error).__name__
 attempt("library_source", lambda: open("{repo}/miniflow/nodes.py").read())
@@ -96,55 +96,97 @@ attempt("book", lambda: os.listdir("{repo}/book"))
 attempt("course", lambda: os.listdir("{course}"))
 attempt("course_solutions", lambda: os.listdir("{course}/solutions"))
 attempt("gradebook", lambda: open("{course}/gradebook.db", "rb").read(16))
-attempt("home", lambda: os.listdir(os.path.expanduser("~root")))
+attempt("decoy_checkout", lambda: open("{decoy}/miniflow/nodes.py").read())
+attempt("scratch", lambda: os.listdir("{scratch}"))
+attempt("shadow", lambda: open("/etc/shadow").read())
+attempt("root_only", lambda: open("{root_only}").read())
+attempt("passwd", lambda: open("/etc/passwd").read())
+attempt("home", lambda: os.listdir("{home}"))
+attempt("srv", lambda: os.listdir("/srv"))
+attempt("var", lambda: os.listdir("/var"))
+attempt("usr_local_src", lambda: os.listdir("/usr/src"))
 attempt("write_root", lambda: open("/miniflow-owned", "w"))
+attempt("write_dev", lambda: open("/dev/miniflow-owned", "w"))
 attempt("write_venv", lambda: open(os.path.join(os.path.dirname(inspect.__file__), "owned.py"), "w"))
 attempt("network", lambda: socket.create_connection(("127.0.0.1", {port}), timeout=3).recv(10))
 attempt("run_socket", lambda: os.listdir("/run"))
 attempt("write_here", lambda: open("scratch.txt", "w").write("mine"))
 attempt("write_job", lambda: open("/tmp/grade/src/owned.txt", "w"))
-def fill():
-    for i in range(8):
-        with open(f"/tmp/fill{i}", "wb") as f:
-            for _ in range(60):
+attempt("init_environ", lambda: open("/proc/1/environ").read())
+def fill(folder):
+    def run():
+        with open(f"{folder}/fill", "wb") as f:
+            for _ in range(600):
                 f.write(b"\0" * (1 << 20))
-attempt("fill_disk", fill)
+    return run
+attempt("fill_tmp", fill("/tmp"))
+attempt("fill_shm", fill("/dev/shm"))
+found["top"] = sorted(os.listdir("/"))
+found["uid"] = os.getuid()
+found["caps"] = [l.split()[1] for l in open("/proc/self/status") if l.startswith("CapEff")][0]
 found["reference_add"] = inspect.getsource(miniflow.Add.forward)
 found["untouched_input"] = inspect.getsource(miniflow.Input.forward)
 found["miniflow_file"] = miniflow.__file__
 found["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
 print(json.dumps(found))
-'''
+"""
 
 
-def test_the_sandbox_hides_the_reference_and_forbids_escapes(tmp_path):
-    require("bwrap", "grading in a sandbox")
-    root = C.make_course(tmp_path / "course")
-    grader = Grader(C.ASSIGNMENT, root, jobs=1, progress=False)
+def _sandbox_for(grader, tmp_path, **limits):
+    from miniflow_grader.mounts import write_etc
     grader.scratch = tmp_path / "scratch"
     grader.scratch.mkdir()
     lib = grader._build_lib(sandboxed=True)
-    sandbox = Sandbox(grader._hidden_paths(), Limits(wall_seconds=120), sandboxed=True)
-    sandbox.check_available(tmp_path / "check")
+    sandbox = Sandbox(Limits(**limits), sandboxed=True, etc=write_etc(grader.scratch / "etc"))
+    sandbox.check_available(grader.scratch / "check", lib)
+    return sandbox, lib
+
+
+def _run_code(sandbox, lib, job, code):
+    (job / "work").mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), job / "work" / "peek.ipynb")
+    return sandbox.run(job, lib, "peek.ipynb", seed=1)
+
+
+def test_the_sandbox_sees_only_its_allow_list_and_forbids_escapes(tmp_path, monkeypatch):
+    require("bwrap", "grading in a sandbox")
+    monkeypatch.setenv("MINIFLOW_GRADEBOOK_URL", "postgresql+psycopg2://grader:GRADER_SECRET@db/miniflow")
+    from miniflow_grader.mounts import python_roots
+    root = C.make_course(tmp_path / "course")
+    decoy = tmp_path / "elsewhere" / "miniflow-checkout"          # another checkout of the repository
+    (decoy / "miniflow").mkdir(parents=True)
+    (decoy / "miniflow" / "nodes.py").write_text((LIBRARY / "nodes.py").read_text())
+    root_only = tmp_path / "root-only.txt"
+    root_only.write_text("secret")
+    root_only.chmod(0o600)
+    grader = Grader(C.ASSIGNMENT, root, jobs=1, progress=False)
+    sandbox, lib = _sandbox_for(grader, tmp_path, wall_seconds=120, tmp_bytes=64 * 1024 ** 2)
     with serving("secret") as port:
-        code = PEEK.replace("{repo}", str(C.REPO)).replace("{course}", str(root)).replace("{port}", str(port))
+        code = (PEEK.replace("{repo}", str(C.REPO)).replace("{course}", str(root)).replace("{port}", str(port))
+                .replace("{decoy}", str(decoy)).replace("{scratch}", str(grader.scratch))
+                .replace("{root_only}", str(root_only)).replace("{home}", str(Path.home())))
         job = tmp_path / "job"
-        (job / "work").mkdir(parents=True)
-        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), job / "work" / "peek.ipynb")
-        run = sandbox.run(job, lib, "peek.ipynb", seed=1)
+        run = _run_code(sandbox, lib, job, code)
     assert run.finished, run.stderr
     (output,) = run.cells[0]["outputs"]
     found = json.loads(output["text"])
-    for name in ("library_source", "git", "solutions", "book", "gradebook", "write_root", "write_venv", "network",
-                 "write_job", "fill_disk"):
+    for name in ("library_source", "git", "solutions", "book", "course", "course_solutions", "gradebook",
+                 "decoy_checkout", "scratch", "shadow", "root_only", "srv", "var", "usr_local_src", "write_root",
+                 "write_dev", "write_venv", "network", "run_socket", "write_job", "fill_tmp", "fill_shm"):
         assert found[name].startswith("denied"), (name, found[name])
-    for name in ("course_solutions", "run_socket"):     # hidden: empty, whatever is really there
-        assert found[name] == "[]", (name, found[name])
-    home = Path("~root").expanduser()
-    python_dirs = [Path(p).relative_to(home).parts[0] for p in {sys.prefix, sys.base_prefix}
-                   if Path(p).is_relative_to(home)]
-    assert found["home"] == repr(sorted(set(python_dirs))), found["home"]     # only the interpreter
-    assert "gradebook" not in found["course"] and "submitted" not in found["course"]   # at most empty mount points
+    # what the sandbox's first process (bwrap's) was started with holds nothing of the grader's environment
+    assert "GRADER_SECRET" not in found["init_environ"] and str(tmp_path) not in found["init_environ"]
+    assert "root:" not in found["passwd"] and "learner" in found["passwd"]     # the sandbox's own /etc
+    # at the top: the system's folders, /tmp, /dev, /proc, /etc and where the interpreter lives; nothing else
+    interpreter = {Path(r).parts[1] for r in python_roots()}
+    assert set(found["top"]) <= {"bin", "lib", "lib64", "sbin", "usr", "etc", "tmp", "dev", "proc"} | interpreter
+    home = Path.home()
+    expected_home = {Path(r).relative_to(home).parts[0] for r in python_roots() if Path(r).is_relative_to(home)}
+    if expected_home:
+        assert set(ast.literal_eval(found["home"])) == expected_home, found["home"]     # only the interpreter
+    else:
+        assert found["home"].startswith("denied")
+    assert found["uid"] == 1000 and int(found["caps"], 16) == 0
     assert "yours to write" in found["reference_add"] and "sum" not in found["reference_add"]
     assert "put it in the feed_dict" in found["untouched_input"]
     assert found["miniflow_file"].startswith("/tmp/grade/lib/")
@@ -152,6 +194,19 @@ def test_the_sandbox_hides_the_reference_and_forbids_escapes(tmp_path):
     assert leftover_processes(tmp_path) == []
     assert found["write_here"] == "4"                  # the working directory is writable ...
     assert sorted(p.name for p in (job / "work").iterdir()) == ["peek.ipynb"]   # ... and is not the host's
+
+
+def test_an_interpreter_anywhere_is_mounted_where_it_lives(tmp_path):
+    """Whatever folder the interpreter's prefix is in (here: under the test's own temporary folder)."""
+    require("bwrap", "grading in a sandbox")
+    from miniflow_grader import mounts
+    root = C.make_course(tmp_path / "course")
+    grader = Grader(C.ASSIGNMENT, root, jobs=1, progress=False)
+    sandbox, lib = _sandbox_for(grader, tmp_path, wall_seconds=120)
+    plan = mounts.MountPlan(sandbox.etc, lib, tmp_path, tmp_path)
+    inside = {b[1] for b in plan.binds}
+    assert all(str(r) in inside for r in mounts.python_roots())
+    assert str(C.REPO) not in inside and str(root) not in inside and "/" not in inside
 
 
 def test_grading_refuses_to_run_unsandboxed_unless_told(tmp_path):

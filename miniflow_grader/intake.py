@@ -1,0 +1,244 @@
+"""The one place where learners' files become checked data: ids, file types, sizes.
+
+Everything under `submitted/` is untrusted, whatever put it there (`nbgrader
+collect`, `zip_collect`, a script, a learner with a shell). Before anything
+trusted opens a submission, `stage()` walks it through directory file
+descriptors, never following a link: it accepts regular files and directories
+only, refuses symbolic links at any depth, devices, FIFOs, sockets, hard links
+and anything over the budget, and copies what it accepts, a chunk at a time,
+into a private folder of the grader's. nbgrader and the rest of the grader read
+only that copy.
+
+Learner ids are names, never patterns: an id with characters that nbgrader
+would read as a glob or a path, or longer than its gradebook can store, is
+refused for that learner alone.
+"""
+import hashlib
+import json
+import os
+import stat
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ID_LIMIT = 128          # nbgrader's gradebook keeps student ids in a VARCHAR(128)
+ID_PUNCTUATION = set("._@+-")
+CHUNK = 1 << 20
+
+
+class Refused(Exception):
+    """This submission is not graded; str(error) says why, in words for the learner and the report."""
+
+
+@dataclass
+class Budget:
+    """How much of a submission the grader accepts (a submission over it is refused, not cut)."""
+    max_bytes: int = 32 * 1024 ** 2     # all files together
+    max_files: int = 256                # files and folders
+    max_depth: int = 8                  # folders inside folders
+    max_cells: int = 2000               # cells in one notebook
+
+
+@dataclass
+class Staged:
+    """A submission that passed the checks, copied to `path` (a folder only the grader writes)."""
+    student: str
+    path: Path
+    digest: str                          # SHA-256 over names and contents, in a stable order
+    files: list = field(default_factory=list)
+    size: int = 0
+
+
+def id_problem(student):
+    """Why `student` cannot be used as a learner id, or None if it can be used as it is."""
+    if not isinstance(student, str) or not student:
+        return "the learner id is empty"
+    try:
+        student.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the learner id is not valid UTF-8"
+    if len(student) > ID_LIMIT:
+        return f"the learner id is {len(student)} characters long, more than the gradebook's {ID_LIMIT}"
+    if unicodedata.normalize("NFC", student) != student:
+        return "the learner id is not in Unicode normal form (NFC)"
+    if student[0] in ".-":
+        return f"the learner id starts with {student[0]!r}"
+    bad = sorted({c for c in student if not (c.isalnum() or c in ID_PUNCTUATION)})
+    if bad:
+        shown = " ".join(repr(c) for c in bad[:8])
+        return (f"the learner id contains {shown}: ids may hold letters, digits and . _ @ + - only "
+                "(nbgrader reads other characters as patterns or paths)")
+    return None
+
+
+def shown_id(student, limit=80):
+    """An id as it may be shown in a report: printable, bounded."""
+    text = repr(student) if id_problem(student) else student
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _kind(mode):
+    for test, name in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _name_problem(name):
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "contains control characters"
+    return None
+
+
+def _open_dir(name, dir_fd=None):
+    """A directory's file descriptor, refusing a link; raises Refused."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        return os.open(name, flags, dir_fd=dir_fd)
+    except OSError as error:
+        raise Refused(f"{name} could not be opened as a folder ({error.strerror})") from None
+
+
+def submissions(submitted, assignment):
+    """[(student, error or None)] for every folder in `submitted` that holds `assignment`, by name.
+
+    Nothing is followed: a student folder or an assignment folder that is a link
+    (or not a folder) is listed with the reason it is refused.
+    """
+    found = []
+    try:
+        entries = sorted(os.scandir(submitted), key=lambda e: e.name)
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        student = entry.name
+        if entry.is_symlink():
+            found.append((student, "the learner's folder in submitted/ is a symbolic link"))
+            continue
+        if not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            info = os.stat(os.path.join(entry.path, assignment), follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            found.append((student, f"the submission folder could not be read ({error.strerror})"))
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            found.append((student, f"the learner's {assignment} folder is a symbolic link"))
+        elif not stat.S_ISDIR(info.st_mode):
+            found.append((student, f"the learner's {assignment} is {_kind(info.st_mode)}, not a folder"))
+        else:
+            found.append((student, None))
+    return found
+
+
+def stage(submitted, student, assignment, dest, budget=None):
+    """Copy submitted/student/assignment to `dest` (which must not exist) if it passes the checks.
+
+    Returns a Staged; raises Refused, saying why, at the first thing refused.
+    """
+    budget = budget or Budget()
+    dest = Path(dest)
+    digest = hashlib.sha256()
+    state = {"bytes": 0, "files": 0, "list": []}
+    root_fd = _open_dir(str(submitted))
+    try:
+        student_fd = _open_dir(student, root_fd)
+        try:
+            folder_fd = _open_dir(assignment, student_fd)
+        finally:
+            os.close(student_fd)
+        try:
+            dest.mkdir(parents=True, mode=0o700)
+            _copy_tree(folder_fd, dest, "", 0, budget, digest, state)
+        finally:
+            os.close(folder_fd)
+    finally:
+        os.close(root_fd)
+    for name in state["list"]:
+        if name.endswith(".ipynb") and "/" not in name:
+            _check_cells(dest / name, name, budget)
+    return Staged(student, dest, digest.hexdigest(), state["list"], state["bytes"])
+
+
+def _copy_tree(dir_fd, dest, prefix, depth, budget, digest, state):
+    with os.scandir(dir_fd) as scan:
+        names = sorted(entry.name for entry in scan)
+    for name in names:
+        shown = prefix + name
+        problem = _name_problem(name)
+        if problem:
+            raise Refused(f"the file name {shown!r} {problem}")
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        state["files"] += 1
+        if state["files"] > budget.max_files:
+            raise Refused(f"the submission holds more than {budget.max_files} files and folders")
+        if stat.S_ISDIR(info.st_mode):
+            if depth + 1 > budget.max_depth:
+                raise Refused(f"{shown}/ is nested more than {budget.max_depth} folders deep")
+            digest.update(b"d\0" + shown.encode() + b"\0")
+            child = _open_dir(name, dir_fd)
+            try:
+                (dest / name).mkdir(mode=0o700)
+                _copy_tree(child, dest / name, shown + "/", depth + 1, budget, digest, state)
+            finally:
+                os.close(child)
+        elif stat.S_ISREG(info.st_mode):
+            _copy_file(dir_fd, name, shown, info, dest / name, budget, digest, state)
+        else:
+            raise Refused(f"{shown} is {_kind(info.st_mode)}: only regular files and folders are accepted")
+
+
+def _copy_file(dir_fd, name, shown, info, target, budget, digest, state):
+    if info.st_nlink > 1:
+        raise Refused(f"{shown} is a hard link to another file ({info.st_nlink} names): "
+                      "only files of the submission's own are accepted")
+    left = budget.max_bytes - state["bytes"]
+    if info.st_size > left:
+        raise Refused(f"the submission is larger than {budget.max_bytes // 1024 ** 2} MiB ({shown} alone "
+                      f"takes {info.st_size} bytes)")
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(name, flags, dir_fd=dir_fd)
+    except OSError as error:
+        raise Refused(f"{shown} could not be opened ({error.strerror})") from None
+    try:
+        opened = os.fstat(fd)
+        if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino) or not stat.S_ISREG(opened.st_mode) \
+                or opened.st_nlink > 1:
+            raise Refused(f"{shown} changed while it was being read")
+        digest.update(b"f\0" + shown.encode() + b"\0")
+        copied = 0
+        with open(target, "xb") as out:
+            while True:
+                chunk = os.read(fd, min(CHUNK, left - copied + 1))
+                if not chunk:
+                    break
+                copied += len(chunk)
+                if copied > left:
+                    raise Refused(f"the submission is larger than {budget.max_bytes // 1024 ** 2} MiB")
+                digest.update(chunk)
+                out.write(chunk)
+        digest.update(b"\0" + str(copied).encode() + b"\0")
+    finally:
+        os.close(fd)
+    state["bytes"] += copied
+    state["list"].append(shown)
+
+
+def _check_cells(path, name, budget):
+    """Refuse a notebook with more cells than the budget (one that is not JSON is left to nbgrader)."""
+    try:
+        with open(path, "rb") as f:
+            nb = json.load(f)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if isinstance(cells, list) and len(cells) > budget.max_cells:
+        raise Refused(f"{name} has {len(cells)} cells, more than {budget.max_cells}")
