@@ -82,7 +82,9 @@ def run(spec_path):
 
     cap = spec["output_bytes"]
     probe_dir = spec["probe_dir"]
-    state = {"bytes": 0, "truncated": False, "cell": None}
+    # "kernel": what the kernel last said about the cell being run: "unacknowledged" (nothing yet),
+    # "busy" (it is running the learner's code) or "idle" (it finished, whether or not a reply came)
+    state = {"bytes": 0, "truncated": False, "cell": None, "kernel": "unacknowledged"}
 
     def over_cap(content, cell_index):
         """Count one message's content (all of it: text, data, metadata, traceback) against the cap."""
@@ -113,8 +115,16 @@ def run(spec_path):
                 return None
             return super()._update_display_id(display_id, msg)
 
+        def process_message(self, msg, cell, cell_index):
+            kind = msg.get("header", {}).get("msg_type")
+            if kind == "status":
+                state["kernel"] = str(msg.get("content", {}).get("execution_state", state["kernel"]))[:20]
+            elif kind == "execute_input":
+                state["kernel"] = "busy"
+            return super().process_message(msg, cell, cell_index)
+
         async def _async_handle_timeout(self, timeout, cell=None):
-            send(type="event", event="timeout", cell=state["cell"])
+            send(type="event", event="timeout", cell=state["cell"], kernel=state["kernel"])
             return await super()._async_handle_timeout(timeout, cell)
 
     def take_probe(grade_id):
@@ -185,6 +195,7 @@ def run(spec_path):
                 if cell.cell_type != "code":
                     continue
                 state["cell"] = index
+                state["kernel"] = "unacknowledged"
                 died = False
                 grade_id = grade_ids.get(index)
                 if grade_id:

@@ -33,32 +33,28 @@ import sys
 import tempfile
 import traceback
 import warnings
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-import numpy as np
 from nbconvert.writers import FilesWriter
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.converters import Autograde
 from nbgrader.converters.base import BaseConverter, NbGraderException
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
 
 from . import claims as claims_module
 from . import intake
+from .inert import make_notebook_inert
+from .judge import (MESSAGE_LIMIT, cap_outputs, error_output, infrastructure_problem, limits_hit, short,
+                    stop_reason, valid_outputs, load_probe_file)
+from .nbgrader_steps import SandboxAutograde, SharedEngines, load_config
 from .mounts import write_etc
 from .sandbox import Limits, Sandbox, SandboxUnavailable
 from .stubs import write_stubbed_package
 
 GRADER_VERSION = "2"
-NPZ_LIMIT = 256 * 1024 ** 2         # uncompressed bytes accepted from one probe file
-NOTEBOOK_LIMIT = 64 * 1024 ** 2     # bytes read back from an executed notebook
-MESSAGE_LIMIT = 2000                # characters of a failure message shown to a learner
 
 HERE = Path(__file__).resolve().parent
 
@@ -78,123 +74,6 @@ def _field(entry, name, index, default=None):
         return entry[index]
     except (TypeError, IndexError, KeyError):
         return default
-
-
-def load_probe_file(data):
-    """The arrays in one probe file (bytes), as plain ndarrays; raises ValueError if it is not an honest npz."""
-    import io
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        total = sum(info.file_size for info in archive.infolist())
-    if total > NPZ_LIMIT:
-        raise ValueError(f"the saved values take {total} bytes, more than {NPZ_LIMIT}")
-    with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
-        arrays = {}
-        for key in loaded.files:
-            value = np.array(loaded[key], copy=True)
-            if value.dtype.kind not in "biufU":
-                raise ValueError(f"{key!r} holds {value.dtype} values, not numbers")
-            arrays[key] = value
-    return arrays
-
-
-# --- nbgrader -------------------------------------------------------------------------
-
-class InjectResults(NbGraderPreprocessor):
-    """Stands where nbgrader's Execute stands: puts the sandbox's outputs and the checks' verdicts in."""
-
-    def preprocess(self, nb, resources):
-        result = resources["miniflow"]
-        for index, cell in enumerate(nb.cells):
-            meta = cell.metadata.get("nbgrader")
-            grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
-            if meta is not None and grade_id not in result.known_ids:
-                del cell.metadata["nbgrader"]     # grading metadata the source notebook does not have
-                grade_id = None
-            if cell.cell_type != "code":
-                continue
-            if grade_id in result.grade_outputs:
-                cell.outputs = [nbformat.from_dict(o) for o in result.grade_outputs[grade_id]]
-            else:
-                cell.outputs = [nbformat.from_dict(o) for o in result.cell_outputs.get(index, [])]
-            cell.execution_count = result.execution_counts.get(index)
-        _cap_attachments(nb, result)
-        return nb, resources
-
-
-def _cap_attachments(nb, result):
-    """Attachments count toward the output cap too: over it, every attachment is dropped."""
-    used = sum(_output_size(o) for cell in nb.cells for o in cell.get("outputs", []))
-    attached = [cell for cell in nb.cells if cell.get("attachments")]
-    if attached and used + sum(_output_size(c["attachments"]) for c in attached) > result.output_cap:
-        for cell in attached:
-            cell["attachments"] = {}
-        result.limits.append({"kind": "output", "detail": "the notebook's attachments and outputs take more than "
-                                                          f"{result.output_cap} bytes: attachments dropped"})
-
-
-class RestoreCells(NbGraderPreprocessor):
-    """Before nbgrader's OverwriteCells: give it a notebook whose graded cells it can always restore.
-
-    Grading metadata the source notebook does not have (a made-up grade cell, a
-    notebook from another assignment) is removed; every source cell the learner
-    deleted is put back where it was, a deleted solution cell as an empty one.
-    (nbgrader's add_missing_cells fails on a notebook that lost a solution cell.)
-    """
-
-    def preprocess(self, nb, resources):
-        source = resources["miniflow_sources"][resources["nbgrader"]["notebook"]]
-        order = [(c, c.metadata["nbgrader"]["grade_id"]) for c in source.cells
-                 if c.metadata.get("nbgrader", {}).get("grade_id")]
-        known = {grade_id for _, grade_id in order}
-        for cell in nb.cells:
-            meta = cell.metadata.get("nbgrader")
-            if meta is not None and (not isinstance(meta, dict) or meta.get("grade_id") not in known):
-                del cell.metadata["nbgrader"]
-        position = {}
-        for index, cell in enumerate(nb.cells):
-            position.setdefault(cell.metadata.get("nbgrader", {}).get("grade_id"), index)
-        after = -1
-        for source_cell, grade_id in order:
-            if grade_id in position:
-                after = max(after, position[grade_id])
-                continue
-            meta = json.loads(json.dumps(source_cell.metadata))
-            text = "" if meta["nbgrader"].get("solution") else source_cell.source
-            if source_cell.cell_type == "code":
-                cell = nbformat.v4.new_code_cell(text, metadata=meta)
-            else:
-                cell = nbformat.v4.new_markdown_cell(text, metadata=meta)
-            nb.cells.insert(after + 1, cell)
-            after += 1
-            position = {}
-            for index, c in enumerate(nb.cells):
-                position.setdefault(c.metadata.get("nbgrader", {}).get("grade_id"), index)
-        return nb, resources
-
-
-class SandboxAutograde(Autograde):
-    """nbgrader's Autograde, split so that execution can happen elsewhere and in parallel."""
-
-    current_result = None
-    sources = None
-
-    def _init_preprocessors(self):
-        self.exporter._preprocessors = []
-        if self._sanitizing:
-            preprocessors = list(self.sanitize_preprocessors)
-            from nbgrader.preprocessors import OverwriteCells
-            if OverwriteCells in preprocessors:
-                preprocessors.insert(preprocessors.index(OverwriteCells), RestoreCells)
-        else:
-            preprocessors = [InjectResults if pp is Execute else pp for pp in self.autograde_preprocessors]
-        for pp in preprocessors:
-            self.exporter.register_preprocessor(pp)
-
-    def init_single_notebook_resources(self, notebook_filename):
-        resources = super().init_single_notebook_resources(notebook_filename)
-        resources["miniflow"] = self.current_result
-        resources["miniflow_sources"] = self.sources
-        return resources
 
 
 # --- data passed between the stages ---------------------------------------------------
@@ -233,46 +112,6 @@ class Submission:
 
 
 # --- the grader -----------------------------------------------------------------------
-
-class _SharedEngines:
-    """While grading, every nbgrader Gradebook of one URL shares one SQLAlchemy engine.
-
-    nbgrader opens a new Gradebook (so a new engine) for each step of each
-    notebook; a new engine starts with an empty compiled-statement cache, and
-    compiling the same queries again and again was most of the grader's own time.
-    """
-
-    def __enter__(self):
-        import nbgrader.api as api
-        self.api, self.original, engines = api, api.create_engine, {}
-
-        def create_engine(url, **kwargs):
-            key = (str(url), tuple(sorted(kwargs.items())))
-            if key not in engines:
-                engines[key] = self.original(url, **kwargs)
-            return engines[key]
-        self.engines = engines
-        api.create_engine = create_engine
-        return self
-
-    def __exit__(self, *exc):
-        self.api.create_engine = self.original
-        for engine in self.engines.values():
-            engine.dispose()
-
-
-def load_config(course_dir, db_url=None):
-    course_dir = Path(course_dir).resolve()
-    config = Config()
-    if (course_dir / "nbgrader_config.py").is_file():
-        config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config())
-    if "root" not in config.CourseDirectory:
-        config.CourseDirectory.root = str(course_dir)
-    if db_url:
-        config.CourseDirectory.db_url = db_url
-    config.OverwriteCells.add_missing_cells = True
-    return config
-
 
 def _hash_tree(digest, root):
     """Add the grader's own files under `root` (trusted: the source, the checks, the library) to `digest`."""
@@ -428,6 +267,7 @@ class Grader:
                 try:
                     staged = intake.stage(self.submitted_dir, student, self.assignment,
                                           staging / student / self.assignment, self.budget)
+                    self._check_timestamp(staged)
                 except intake.Refused as refusal:
                     problem = str(refusal)
                 except Exception as error:       # whatever it was, it stops this submission only
@@ -446,6 +286,14 @@ class Grader:
         self.coursedir.submitted_directory = str(staging)
         return found
 
+    def _check_timestamp(self, staged):
+        """A timestamp nbgrader cannot read would be graded as on time: refuse it instead."""
+        if (staged.path / "timestamp.txt").is_file():
+            try:
+                self.coursedir.get_existing_timestamp(str(staged.path))
+            except Exception:
+                raise intake.Refused("its timestamp.txt does not hold a date nbgrader can read") from None
+
     # --- the run --------------------------------------------------------------------
 
     def run(self):
@@ -459,7 +307,7 @@ class Grader:
                 # nbgrader's own gradebook code warns about its session use; it is not ours to fix
                 warnings.filterwarnings("ignore", message=".*not in session.*")
                 warnings.filterwarnings("ignore", message=".*missing an id field.*")
-                with _SharedEngines():
+                with SharedEngines():
                     return self._run()
         finally:
             os.chdir(start_dir)
@@ -592,9 +440,10 @@ class Grader:
             if meta.get("solution"):
                 cell.source = ""
             if cell.cell_type == "code":
-                cell.outputs = [_error_output(detail)] if meta.get("grade") else []
+                cell.outputs = [error_output(detail)] if meta.get("grade") else []
                 cell.execution_count = None
         nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Not graded.** {html.escape(detail)}"))
+        make_notebook_inert(nb)
         dest = Path(self.coursedir.format_path(self.coursedir.autograded_directory, student, self.assignment))
         dest.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, dest / f"{notebook}.ipynb")
@@ -677,7 +526,7 @@ class Grader:
             job.result = JobResult(source["known"], limits=[{
                 "kind": "grader_error", "detail": traceback.format_exc(limit=3)[-500:]}])
             for grade_id in source["autograded"]:
-                job.result.grade_outputs[grade_id] = [_error_output("the grader failed on this notebook")]
+                job.result.grade_outputs[grade_id] = [error_output("the grader failed on this notebook")]
                 job.result.parts[grade_id] = {"passed": False, "message": "the grader failed on this notebook"}
         finally:
             if not self.keep_scratch:
@@ -686,6 +535,12 @@ class Grader:
     def _execute_and_check(self, job):
         source = self.source_notebooks[job.notebook]
         run = self.sandbox.run(job.job_dir, self.lib, f"{job.notebook}.ipynb", job.seed)
+        problem = infrastructure_problem(run)
+        if problem:      # not the learner's doing: once more, and the instructor is told either way
+            run = self.sandbox.run(job.job_dir, self.lib, f"{job.notebook}.ipynb", job.seed)
+            again = infrastructure_problem(run)
+            problem = (f"{problem}; graded on a second run" if not again
+                       else f"{problem}, and again on a second run ({again})")
         result = JobResult(source["known"], seconds=run.seconds, output_cap=self.limits.output_bytes)
         sent = nbformat.read(job.sanitized, as_version=4)
         grade_cells = {}
@@ -695,14 +550,16 @@ class Grader:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             if grade_id in source["autograded"]:
                 grade_cells[grade_id] = index
-            outputs, count = _valid_outputs(run.cells.get(index))
+            outputs, count = valid_outputs(run.cells.get(index))
             result.cell_outputs[index] = outputs
             result.execution_counts[index] = count
-        result.limits = _limits_hit(run, result.cell_outputs, grade_cells, self.limits)
-        if _cap_outputs(result.cell_outputs, self.limits.output_bytes, set(grade_cells.values())) \
+        result.limits = limits_hit(run, result.cell_outputs, grade_cells, self.limits)
+        if problem:
+            result.limits.append({"kind": "infrastructure", "detail": problem})
+        if cap_outputs(result.cell_outputs, self.limits.output_bytes, set(grade_cells.values())) \
                 and not any(hit["kind"] == "output" for hit in result.limits):
             result.limits.append({"kind": "output", "detail": f"more than {self.limits.output_bytes} bytes of output"})
-        stopped = _stop_reason(run, self.limits)
+        stopped = stop_reason(run, self.limits)
         timed_out = {e.get("cell") for e in run.events if e.get("event") == "timeout"}
         died = {e.get("cell") for e in run.events if e.get("event") == "kernel_died"}
         for grade_id, hidden in source["autograded"].items():
@@ -720,7 +577,7 @@ class Grader:
                                              result.cell_outputs.get(index) if index is not None else None,
                                              stopped if message is None else None)
             result.parts[grade_id] = {"passed": passed, "message": text}
-            result.grade_outputs[grade_id] = [] if passed else [_error_output(text)]
+            result.grade_outputs[grade_id] = [] if passed else [error_output(text)]
         return result
 
     def _verdict(self, grade_id, hidden, probe, seed, cell_outputs, stopped):
@@ -744,7 +601,7 @@ class Grader:
             self.checks.compare(grade_id, outputs, seed)
         except self.checks.CheckFailed as failure:
             if hidden:
-                return False, "Hidden test failed: " + _short(str(failure))
+                return False, "Hidden test failed: " + short(str(failure))
             return False, str(failure)[:MESSAGE_LIMIT]
         except Exception as error:
             return False, f"The values your code produced could not be checked ({type(error).__name__})."
@@ -782,129 +639,6 @@ class Grader:
         self.claims.finish(self.assignment, student, info)
 
 
-# --- reading what the sandbox wrote ---------------------------------------------------
-
-def _error_output(message):
-    return {"output_type": "error", "ename": "CheckFailed", "evalue": message, "traceback": [message]}
-
-
-def _short(message):
-    first = message.strip().splitlines()[0] if message.strip() else "wrong result"
-    return first[:200]
-
-
-OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
-
-
-def _valid_outputs(message):
-    """The outputs of one cell as the runner reported them, kept only if they are well-formed."""
-    if not isinstance(message, dict):
-        return [], None
-    outputs = message.get("outputs")
-    count = message.get("execution_count")
-    count = count if isinstance(count, int) and not isinstance(count, bool) else None
-    if not isinstance(outputs, list) or not all(isinstance(o, dict) and o.get("output_type") in OUTPUT_TYPES
-                                                for o in outputs):
-        return [], count
-    cell = nbformat.v4.new_code_cell(outputs=outputs, execution_count=count)
-    try:
-        nbformat.validate(nbformat.v4.new_notebook(cells=[cell]))
-    except Exception:
-        return [], count
-    return outputs, count
-
-
-def _output_size(output):
-    try:
-        return len(json.dumps(output))
-    except (TypeError, ValueError, RecursionError):
-        return float("inf")
-
-
-def _cap_outputs(cell_outputs, cap, skip=()):
-    """Keep outputs in notebook order while all of them together (every kind, metadata included) fit in `cap`.
-
-    What does not fit is dropped, with one notice where the cut is. Returns whether anything was cut.
-    """
-    used, cut = 0, False
-    for index in sorted(cell_outputs):
-        if index in skip:         # grade cells: their outputs are the checks' verdicts, not the learner's
-            continue
-        kept = []
-        for output in cell_outputs[index]:
-            size = _output_size(output)
-            if not cut and used + size <= cap:
-                used += size
-                kept.append(output)
-            elif not cut:
-                cut = True
-                kept.append(nbformat.v4.new_output("stream", name="stdout",
-                                                   text=f"\n[output cut: this notebook's outputs take more than "
-                                                        f"{cap} bytes]\n"))
-        cell_outputs[index] = kept
-    return cut
-
-
-def _stop_reason(run, limits):
-    if run.memory_killed:
-        return "the notebook's processes used too much memory together and were stopped"
-    if run.wall_killed:
-        return f"the notebook ran longer than {limits.wall_seconds} s and was stopped"
-    if any(e.get("event") == "kernel_died" for e in run.events):
-        return "the kernel died before this test (memory, os._exit or a crash)"
-    if not run.finished:
-        return "the sandbox stopped before this test"
-    return None
-
-
-VIOLATION_HINTS = ("Read-only file system", "Network is unreachable", "Connection refused", "Temporary failure in name resolution",
-                   "Name or service not known", "Permission denied", "Operation not permitted")
-
-
-def _limits_hit(run, cell_outputs, grade_cells, limits):
-    hits = []
-    for event in run.events:
-        kind = event.get("event")
-        cell = event.get("cell")
-        if kind == "timeout":
-            hits.append({"kind": "timeout", "detail": f"cell {cell} ran longer than {limits.cell_timeout} s"})
-        elif kind == "kernel_died":
-            hits.append({"kind": "kernel_died", "detail": f"the kernel died in cell {cell}"})
-        elif kind == "output_limit":
-            hits.append({"kind": "output", "detail": f"more than {limits.output_bytes} bytes of output"})
-        elif kind == "processes_killed":
-            hits.append({"kind": "processes", "detail": f"{event.get('count')} processes left running by cell "
-                                                        f"{cell} were killed"})
-        elif kind == "runner_error":
-            hits.append({"kind": "sandbox", "detail": str(event.get("detail", ""))[:300]})
-    if run.memory_killed:
-        hits.append({"kind": "memory", "detail": f"the notebook's processes together used more than "
-                                                 f"{limits.shared_memory_bytes() // 1024 ** 2} MiB and were stopped"})
-    elif run.wall_killed:
-        hits.append({"kind": "timeout", "detail": f"the notebook ran longer than {limits.wall_seconds} s"})
-    elif not run.finished:
-        hits.append({"kind": "sandbox", "detail": f"the sandbox stopped (exit {run.returncode}): "
-                                                  f"{run.stderr.strip()[-300:]}"})
-    test_cells = set(grade_cells.values())
-    for index, outputs in sorted(cell_outputs.items()):
-        if index in test_cells:
-            continue
-        for output in outputs:
-            if output.get("output_type") == "stream" and "MemoryError" in str(output.get("text", ""))[-2000:]:
-                hits.append({"kind": "memory", "detail": f"cell {index}: the kernel ran out of memory"})
-                continue
-            if output.get("output_type") != "error":
-                continue
-            name, value = str(output.get("ename", "")), str(output.get("evalue", ""))
-            if name == "MemoryError" or "Unable to allocate" in value:
-                hits.append({"kind": "memory", "detail": f"cell {index}: {name}: {value[:120]}"})
-            elif name == "BlockingIOError" or "Resource temporarily unavailable" in value:
-                hits.append({"kind": "processes", "detail": f"cell {index}: {name}: {value[:120]}"})
-            elif name in ("PermissionError", "gaierror", "ConnectionRefusedError") or any(h in value for h in VIOLATION_HINTS):
-                hits.append({"kind": "sandbox_violation", "detail": f"cell {index}: {name}: {value[:120]}"})
-    return hits
-
-
 # --- command line -----------------------------------------------------------------------
 
 def main(argv=None):
@@ -924,6 +658,9 @@ def main(argv=None):
     parser.add_argument("--timeout", type=int, help="seconds per notebook before it is killed")
     parser.add_argument("--cell-timeout", type=int, help="seconds per cell (default: the course's Execute.timeout)")
     parser.add_argument("--memory", type=int, help="MiB of memory for the learner's kernel")
+    parser.add_argument("--max-submission-mb", type=int, help="MiB a submission may hold in all (default 32; "
+                                                                "a larger one is refused)")
+    parser.add_argument("--max-files", type=int, help="files and folders a submission may hold (default 256)")
     parser.add_argument("--checks", default="miniflow_grader.checks", help=argparse.SUPPRESS)
     parser.add_argument("--python-path", action="append", default=[], help=argparse.SUPPRESS)
     parser.add_argument("--no-report", action="store_true", help="do not write the report")
@@ -937,16 +674,24 @@ def main(argv=None):
         limits.cell_timeout = args.cell_timeout
     if args.memory:
         limits.memory_bytes = args.memory * 1024 ** 2
+    budget = intake.Budget()
+    if args.max_submission_mb:
+        budget.max_bytes = args.max_submission_mb * 1024 ** 2
+    if args.max_files:
+        budget.max_files = args.max_files
     try:
         grader = Grader(args.assignment, args.course_dir, db_url=args.db, jobs=args.jobs,
                         allow_unsandboxed=args.allow_unsandboxed, force=args.force,
                         progress=not args.no_progress, limits=limits, checks_module=args.checks,
-                        python_paths=args.python_path, worker=args.worker, keep_scratch=args.keep_scratch)
+                        python_paths=args.python_path, worker=args.worker, keep_scratch=args.keep_scratch,
+                        budget=budget)
         summary = grader.run()
     except (GradingError, SandboxUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    refused = len(grader.refused)
     print(f"graded {len(summary['graded'])} of {summary['submissions']} submissions of {args.assignment}"
+          + (f" ({refused} refused: see the report)" if refused else "")
           + ("" if summary["sandboxed"] else " WITHOUT A SANDBOX"), file=sys.stderr)
     if not args.no_report:
         from .report import write_report

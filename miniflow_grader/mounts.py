@@ -37,6 +37,7 @@ TOP_LINKS = ("/bin", "/lib", "/lib64", "/sbin")
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "localtime")
 
 # as root: join the cgroups, bind every source under a private tmpfs, then drop to nobody and start bwrap
+# (this shell waits for it: its command line names the job's folders, so a leftover sandbox can be found)
 STAGE_SCRIPT = r'''
 set -e
 pids=$1; memory=$2; stage=$3; shift 3
@@ -51,7 +52,7 @@ while [ "$1" != "--" ]; do
     shift
 done
 shift
-exec "$@"
+"$@"
 '''
 
 

@@ -19,6 +19,7 @@ from nbgrader.api import Gradebook
 from nbgrader.coursedir import CourseDirectory
 
 from .claims import Claims
+from .nbgrader_steps import load_config
 
 LIMIT_NAMES = {
     "timeout": "time limit", "memory": "memory limit", "processes": "process limit",
@@ -30,7 +31,6 @@ LIMIT_NAMES = {
 
 
 def collect(assignment, course_dir=".", db_url=None):
-    from .grade import load_config
     config = load_config(course_dir, db_url)
     coursedir = CourseDirectory(config=config)
     db_url = coursedir.db_url

@@ -24,13 +24,13 @@ LIMITS = dict(wall_seconds=90)
 SCRATCH = {}      # where the graders of this module keep their sandboxes' jobs
 
 
-def submit_entry(root, entry, port, student=None):
+def submit_entry(root, entry, port, student=None, scratch=None):
     student = student or entry.name
     kwargs = {"name": entry.file_name} if entry.file_name else {}
     if entry.raw is not None:
         C.submit(root, student, raw=entry.raw, **kwargs)
     else:
-        C.submit(root, student, entry.build(root, port), **kwargs)
+        C.submit(root, student, entry.build(root, port, scratch), **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def graded(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("scratch")
     with serving(CORRECT_ADD_FROM_SERVER) as port, scratch_in(scratch):
         for entry in CATALOGUE + CORRECT:
-            submit_entry(root, entry, port)
+            submit_entry(root, entry, port, scratch=scratch)
         grader = Grader(C.ASSIGNMENT, root, jobs=os.cpu_count(), limits=Limits(**LIMITS), progress=False)
         summary = grader.run()
     SCRATCH["graded"] = scratch
@@ -98,6 +98,14 @@ def test_feedback_in_the_autograded_notebooks(graded):
     assert hidden.evalue.startswith("Hidden test failed") and "\n" not in hidden.evalue
     assert hidden.traceback == [hidden.evalue]
     assert cells["mul_forward"].outputs == []
+
+
+def test_autograded_notebooks_stay_under_the_output_cap(graded):
+    """Outputs of every kind (streams, displays and their updates, metadata, errors) count toward the cap."""
+    root, db_url, summary, infos = graded
+    cap = Limits().output_bytes
+    for notebook in (root / "autograded").glob(f"*/{C.ASSIGNMENT}/{C.ASSIGNMENT}.ipynb"):
+        assert notebook.stat().st_size < cap + 256 * 1024, notebook
 
 
 def test_gradebook_is_consistent_and_exports(graded):

@@ -37,6 +37,33 @@ def mul_class(forward_body):
 
 WRONG_ADD = add_class("self.value = self.inbound_nodes[0].value * 0")
 
+# Any Add found anywhere the kernel can read (a checkout of the repository, a cache, another job) that works
+FIND_ANY_ADD = """\
+import os, re
+_skip = {'/proc', '/sys', '/dev', '/usr'}
+for _dir, _subdirs, _files in os.walk('/'):
+    _subdirs[:] = [d for d in _subdirs if os.path.join(_dir, d) not in _skip]
+    for _name in _files:
+        if not _name.endswith(('.py', '.ipynb')):
+            continue
+        try:
+            _text = open(os.path.join(_dir, _name)).read()
+        except Exception:
+            continue
+        if 'class Add' not in _text:
+            continue
+        for _source in re.findall(r'class Add\\(Node\\):.*?(?=\\nclass |\\Z)', _text.replace('\\\\n', '\\n'), re.S):
+            try:
+                _ns = {'Node': Node, 'np': np}
+                exec(_source, _ns)
+                _x = Input(); _x.value = 2.0
+                _a = _ns['Add'](_x, _x); _a.forward()
+                if _a.value == 4.0:
+                    Add = _ns['Add']
+            except Exception:
+                pass
+"""
+
 
 @dataclass
 class Entry:
@@ -53,16 +80,15 @@ class Entry:
     message: dict = field(default_factory=dict)
     limits: set = field(default_factory=set)
 
-    def build(self, root, port):
+    def build(self, root, port, scratch=None):
         if self.raw is not None:
             return None
         nb = C.correct_submission(root)
-        fill = {"course": str(root), "repo": str(C.REPO), "port": port}
+        fill = {"course": str(root), "repo": str(C.REPO), "port": port, "scratch": str(scratch or "")}
         for cell in nb.cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             if grade_id == "add_solution" and self.add is not None:
-                cell.source = self.add.replace("{course}", fill["course"]).replace("{repo}", fill["repo"]) \
-                    .replace("{port}", str(port))
+                cell.source = _fill(self.add, fill)
             if grade_id == "mul_solution" and self.mul is not None:
                 cell.source = self.mul
         first_test = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade"))
@@ -76,8 +102,9 @@ class Entry:
 
 
 def _fill(source, fill):
-    return source.replace("{course}", fill["course"]).replace("{repo}", fill["repo"]).replace(
-        "{port}", str(fill["port"]))
+    for key, value in fill.items():
+        source = source.replace("{" + key + "}", str(value))
+    return source
 
 
 def _delete_tests(nb):
@@ -228,6 +255,42 @@ CATALOGUE = [
                         "self.value = 19.0 if len(values) == 3 else np.array([[6., 8.], [10., 12.]])"),
           message={"add_forward": "gives the lesson's numbers but not the right answer for other inputs",
                    "add_forward_hidden": "Hidden test failed"}),
+    # --- the host beyond the sandbox's allow-list ------------------------------------------
+    Entry("search_the_machine", "walks the whole file system for any working Add (another checkout, a cache)",
+          MUL_IDS, add=WRONG_ADD,
+          before_tests=[FIND_ANY_ADD],
+          message={"add_forward": "Add of"}),
+    Entry("root_only_files", "reads /etc/shadow, /proc/1/environ and the grader's gradebook", MUL_IDS,
+          add=WRONG_ADD,
+          before_tests=["_seen = {}\nfor _p in ['/etc/shadow', '/proc/1/environ', '/root/.bash_history', "
+                        "'{course}/gradebook.db']:\n"
+                        "    try:\n        _seen[_p] = open(_p, 'rb').read(200)\n    except OSError as _e:\n"
+                        "        _seen[_p] = repr(_e)\nprint(_seen)\n"
+                        "assert b'root:' not in _seen['/etc/shadow'] if isinstance(_seen['/etc/shadow'], bytes) "
+                        "else True\n"],
+          message={"add_forward": "Add of"}),
+    Entry("other_jobs", "looks for the other learners' jobs in the grader's scratch, wherever TMPDIR is",
+          MUL_IDS, add=WRONG_ADD,
+          before_tests=["import glob, json, os\n_jobs = glob.glob('{scratch}/**/*.ipynb', recursive=True) + "
+                        "glob.glob('/tmp/**/jobs/**/*.ipynb', recursive=True)\n"
+                        "for _path in _jobs:\n    for _cell in json.load(open(_path))['cells']:\n"
+                        "        if 'class Add' in ''.join(_cell['source']) and 'sum' in ''.join(_cell['source']):\n"
+                        "            exec(''.join(_cell['source']))\n"],
+          message={"add_forward": "Add of"}),
+    Entry("fill_shared_memory", "writes gigabytes into /dev/shm and /tmp", ALL_IDS,
+          before_tests=["_written = 0\nfor _folder in ['/dev/shm', '/tmp']:\n    try:\n"
+                        "        with open(_folder + '/fill', 'wb') as _f:\n            for _ in range(3000):\n"
+                        "                _f.write(b'\\0' * (1 << 20))\n                _written += 1 << 20\n"
+                        "    except OSError as _e:\n        print(_folder, _e)\n"
+                        "if _written > 600 * 1024 ** 2:\n    Add = None      # the writable places were not bounded\n"
+                        "import os\nfor _folder in ['/dev/shm', '/tmp']:\n    os.remove(_folder + '/fill')\n"]),
+    # --- outputs of every kind count toward the cap -----------------------------------------
+    Entry("update_display_bomb", "updates one display with 60 MB of data and 45 MB of metadata", ALL_IDS,
+          before_tests=["from IPython.display import display, update_display\n"
+                        "display({'text/plain': 'small'}, raw=True, display_id='d')\n"
+                        "for _ in range(6):\n    update_display({'text/plain': 'x' * 10 ** 7}, raw=True, "
+                        "display_id='d', metadata={'m': 'y' * (75 * 10 ** 5)})\n"],
+          limits={"output"}),
     # --- runaway code ------------------------------------------------------------------------
     Entry("infinite_loop", "Add.forward never returns", MUL_IDS,
           add=add_class("while True:\n    pass"), message={"add_forward": "ran longer than"}, limits={"timeout"}),

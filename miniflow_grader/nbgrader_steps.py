@@ -1,0 +1,158 @@
+"""nbgrader's autograde, split so that execution happens elsewhere: the preprocessors the grader adds.
+
+`SandboxAutograde` runs nbgrader's own sanitizing preprocessors (with
+`RestoreCells` before OverwriteCells) on the way in, and on the way out puts
+`InjectResults` where nbgrader's Execute stands, so that nbgrader saves the
+grades itself and `generate_feedback` and `export` work unchanged.
+"""
+import json
+from pathlib import Path
+
+import nbformat
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+from .inert import make_notebook_inert
+from .judge import output_size
+
+
+class InjectResults(NbGraderPreprocessor):
+    """Stands where nbgrader's Execute stands: puts the sandbox's outputs and the checks' verdicts in."""
+
+    def preprocess(self, nb, resources):
+        result = resources["miniflow"]
+        for index, cell in enumerate(nb.cells):
+            meta = cell.metadata.get("nbgrader")
+            grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+            if meta is not None and grade_id not in result.known_ids:
+                del cell.metadata["nbgrader"]     # grading metadata the source notebook does not have
+                grade_id = None
+            if cell.cell_type != "code":
+                continue
+            if grade_id in result.grade_outputs:
+                cell.outputs = [nbformat.from_dict(o) for o in result.grade_outputs[grade_id]]
+            else:
+                cell.outputs = [nbformat.from_dict(o) for o in result.cell_outputs.get(index, [])]
+            cell.execution_count = result.execution_counts.get(index)
+        _cap_attachments(nb, result)
+        make_notebook_inert(nb)        # before nbgrader saves it: formgrader and feedback pages show it
+        return nb, resources
+
+
+def _cap_attachments(nb, result):
+    """Attachments count toward the output cap too: over it, every attachment is dropped."""
+    used = sum(output_size(o) for cell in nb.cells for o in cell.get("outputs", []))
+    attached = [cell for cell in nb.cells if cell.get("attachments")]
+    if attached and used + sum(output_size(c["attachments"]) for c in attached) > result.output_cap:
+        for cell in attached:
+            cell["attachments"] = {}
+        result.limits.append({"kind": "output", "detail": "the notebook's attachments and outputs take more than "
+                                                          f"{result.output_cap} bytes: attachments dropped"})
+
+
+class RestoreCells(NbGraderPreprocessor):
+    """Before nbgrader's OverwriteCells: give it a notebook whose graded cells it can always restore.
+
+    Grading metadata the source notebook does not have (a made-up grade cell, a
+    notebook from another assignment) is removed; every source cell the learner
+    deleted is put back where it was, a deleted solution cell as an empty one.
+    (nbgrader's add_missing_cells fails on a notebook that lost a solution cell.)
+    """
+
+    def preprocess(self, nb, resources):
+        source = resources["miniflow_sources"][resources["nbgrader"]["notebook"]]
+        order = [(c, c.metadata["nbgrader"]["grade_id"]) for c in source.cells
+                 if c.metadata.get("nbgrader", {}).get("grade_id")]
+        known = {grade_id for _, grade_id in order}
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader")
+            if meta is not None and (not isinstance(meta, dict) or meta.get("grade_id") not in known):
+                del cell.metadata["nbgrader"]
+        position = {}
+        for index, cell in enumerate(nb.cells):
+            position.setdefault(cell.metadata.get("nbgrader", {}).get("grade_id"), index)
+        after = -1
+        for source_cell, grade_id in order:
+            if grade_id in position:
+                after = max(after, position[grade_id])
+                continue
+            meta = json.loads(json.dumps(source_cell.metadata))
+            text = "" if meta["nbgrader"].get("solution") else source_cell.source
+            if source_cell.cell_type == "code":
+                cell = nbformat.v4.new_code_cell(text, metadata=meta)
+            else:
+                cell = nbformat.v4.new_markdown_cell(text, metadata=meta)
+            nb.cells.insert(after + 1, cell)
+            after += 1
+            position = {}
+            for index, c in enumerate(nb.cells):
+                position.setdefault(c.metadata.get("nbgrader", {}).get("grade_id"), index)
+        return nb, resources
+
+
+class SandboxAutograde(Autograde):
+    """nbgrader's Autograde, split so that execution can happen elsewhere and in parallel."""
+
+    current_result = None
+    sources = None
+
+    def _init_preprocessors(self):
+        self.exporter._preprocessors = []
+        if self._sanitizing:
+            preprocessors = list(self.sanitize_preprocessors)
+            from nbgrader.preprocessors import OverwriteCells
+            if OverwriteCells in preprocessors:
+                preprocessors.insert(preprocessors.index(OverwriteCells), RestoreCells)
+        else:
+            preprocessors = [InjectResults if pp is Execute else pp for pp in self.autograde_preprocessors]
+        for pp in preprocessors:
+            self.exporter.register_preprocessor(pp)
+
+    def init_single_notebook_resources(self, notebook_filename):
+        resources = super().init_single_notebook_resources(notebook_filename)
+        resources["miniflow"] = self.current_result
+        resources["miniflow_sources"] = self.sources
+        return resources
+
+
+
+class SharedEngines:
+    """While grading, every nbgrader Gradebook of one URL shares one SQLAlchemy engine.
+
+    nbgrader opens a new Gradebook (so a new engine) for each step of each
+    notebook; a new engine starts with an empty compiled-statement cache, and
+    compiling the same queries again and again was most of the grader's own time.
+    """
+
+    def __enter__(self):
+        import nbgrader.api as api
+        self.api, self.original, engines = api, api.create_engine, {}
+
+        def create_engine(url, **kwargs):
+            key = (str(url), tuple(sorted(kwargs.items())))
+            if key not in engines:
+                engines[key] = self.original(url, **kwargs)
+            return engines[key]
+        self.engines = engines
+        api.create_engine = create_engine
+        return self
+
+    def __exit__(self, *exc):
+        self.api.create_engine = self.original
+        for engine in self.engines.values():
+            engine.dispose()
+
+
+def load_config(course_dir, db_url=None):
+    course_dir = Path(course_dir).resolve()
+    config = Config()
+    if (course_dir / "nbgrader_config.py").is_file():
+        config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config())
+    if "root" not in config.CourseDirectory:
+        config.CourseDirectory.root = str(course_dir)
+    if db_url:
+        config.CourseDirectory.db_url = db_url
+    config.OverwriteCells.add_missing_cells = True
+    return config

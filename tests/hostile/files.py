@@ -1,0 +1,212 @@
+"""Hostile submission folders: links, special files, sizes, names and ids, each with what it must get.
+
+Every entry plants files in a learner's `submitted/<id>/ps1_nodes/` folder (most
+start from a correct notebook, so an entry earns full marks if the grader
+falls for it). `refused` is a phrase the refusal must contain (None: graded as
+usual, with `score`). Entries run as root where they need it (device files).
+"""
+import json
+import os
+import socket
+import stat
+from dataclasses import dataclass
+
+import nbformat
+
+from . import course as C
+
+SECRET_MARKERS = ("root:", "seed_secret", "PATH=", "SQLite format")
+
+
+@dataclass
+class FileEntry:
+    name: str            # the learner id (folder name) unless `student` is given
+    what: str
+    plant: object        # function(folder, ctx) -> None; folder is submitted/<id>/ps1_nodes, ctx a dict
+    refused: str = None  # phrase of the refusal reason; None: graded
+    score: float = None  # expected score when graded (None: full marks)
+    student: str = None
+    id_refused: bool = False   # refused for its id: in the report, never in the gradebook
+
+
+def _correct(folder, ctx):
+    nbformat.write(ctx["correct"], folder / f"{C.ASSIGNMENT}.ipynb")
+
+
+def _link(target):
+    def plant(folder, ctx):
+        _correct(folder, ctx)
+        os.symlink(target.format(**ctx), folder / "notes.txt")
+    return plant
+
+
+def _notebook_link(target):
+    def plant(folder, ctx):
+        os.symlink(target.format(**ctx), folder / f"{C.ASSIGNMENT}.ipynb")
+    return plant
+
+
+def _nested_link(folder, ctx):
+    _correct(folder, ctx)
+    (folder / "data" / "deep").mkdir(parents=True)
+    os.symlink("/etc/passwd", folder / "data" / "deep" / "x.csv")
+
+
+def _dir_link(folder, ctx):
+    _correct(folder, ctx)
+    os.symlink("/", folder / "data")
+
+
+def _fifo(folder, ctx):
+    _correct(folder, ctx)
+    os.mkfifo(folder / "pipe")
+
+
+def _socket(folder, ctx):
+    _correct(folder, ctx)
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(folder / "sock"))
+    server.close()
+
+
+def _device(folder, ctx):
+    _correct(folder, ctx)
+    os.mknod(folder / "zero", 0o600 | stat.S_IFCHR, os.makedev(1, 5))
+
+
+def _hard_link(folder, ctx):
+    os.link(ctx["solution_notebook"], folder / f"{C.ASSIGNMENT}.ipynb")
+
+
+def _large(folder, ctx):
+    _correct(folder, ctx)
+    with open(folder / "big.bin", "wb") as f:
+        for _ in range(40):
+            f.write(b"\0" * (1 << 20))
+
+
+def _sparse(folder, ctx):
+    _correct(folder, ctx)
+    with open(folder / "sparse.bin", "wb") as f:
+        f.truncate(100 * 1024 ** 3)
+
+
+def _many(folder, ctx):
+    _correct(folder, ctx)
+    for i in range(300):
+        (folder / f"f{i}.txt").write_text("x")
+
+
+def _deep(folder, ctx):
+    _correct(folder, ctx)
+    path = folder
+    for i in range(12):
+        path = path / f"d{i}"
+    path.mkdir(parents=True)
+
+
+def _many_cells(folder, ctx):
+    nb = ctx["correct"].copy()
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    nb.cells = nb.cells + [nbformat.v4.new_code_cell("pass") for _ in range(3000)]
+    nbformat.write(nb, folder / f"{C.ASSIGNMENT}.ipynb")
+
+
+def _bad_name(folder, ctx):
+    _correct(folder, ctx)
+    (folder / os.fsdecode(b"notes-\xff.txt")).write_text("x")
+
+
+def _control_name(folder, ctx):
+    _correct(folder, ctx)
+    (folder / "two\nlines.txt").write_text("x")
+
+
+def _nesting_bomb(folder, ctx):
+    (folder / f"{C.ASSIGNMENT}.ipynb").write_text("[" * 200000 + "]" * 200000)
+
+
+def _odd_timestamp(folder, ctx):
+    _correct(folder, ctx)
+    (folder / "timestamp.txt").write_text("not a date " * 1000)
+
+
+def _hostile_notebook_for_carol(folder, ctx):
+    """A notebook that claims 100 points per test: graded raw, it would give 400 of 6."""
+    nb = nbformat.from_dict(json.loads(json.dumps(ctx["correct"])))
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            meta["points"] = 100
+            cell.source = "print('ok')"
+    nbformat.write(nb, folder / f"{C.ASSIGNMENT}.ipynb")
+
+
+FILE_ENTRIES = [
+    # --- links: never followed, at any depth -----------------------------------------------
+    FileEntry("link_to_solution", "the notebook is a link to the instructor's solution",
+              _notebook_link("{course}/solutions/ps1_nodes/ps1_nodes.ipynb"), refused="symbolic link"),
+    FileEntry("link_to_classmate", "the notebook is a link to a classmate's notebook",
+              _notebook_link("../../alice/ps1_nodes/ps1_nodes.ipynb"), refused="symbolic link"),
+    FileEntry("link_to_gradebook", "an extra file links to the gradebook", _link("../../../gradebook.db"),
+              refused="symbolic link"),
+    FileEntry("link_to_shadow", "an extra file links to /etc/shadow", _link("/etc/shadow"), refused="symbolic link"),
+    FileEntry("link_to_environ", "an extra file links to /proc/self/environ", _link("/proc/self/environ"),
+              refused="symbolic link"),
+    FileEntry("nested_link", "a link three folders down", _nested_link, refused="symbolic link"),
+    FileEntry("folder_link", "a folder that is a link to /", _dir_link, refused="symbolic link"),
+    # --- special files -----------------------------------------------------------------------
+    FileEntry("fifo", "a FIFO beside the notebook (reading it would hang)", _fifo, refused="FIFO"),
+    FileEntry("unix_socket", "a socket beside the notebook", _socket, refused="socket"),
+    FileEntry("device", "a character device beside the notebook", _device, refused="character device"),
+    FileEntry("hard_link", "the notebook is a hard link to the instructor's solution", _hard_link,
+              refused="hard link"),
+    # --- budgets -----------------------------------------------------------------------------
+    FileEntry("too_large", "40 MiB beside the notebook", _large, refused="larger than"),
+    FileEntry("sparse_file", "a sparse file of 100 GiB", _sparse, refused="larger than"),
+    FileEntry("too_many_files", "300 files", _many, refused="more than"),
+    FileEntry("too_deep", "folders twelve deep", _deep, refused="nested"),
+    FileEntry("too_many_cells", "a notebook of 3,000 cells", _many_cells, refused="cells"),
+    # --- names -------------------------------------------------------------------------------
+    FileEntry("bad_file_name", "a file name that is not UTF-8", _bad_name, refused="UTF-8"),
+    FileEntry("control_file_name", "a file name with a newline", _control_name, refused="control characters"),
+    # --- broken, but only for itself ---------------------------------------------------------
+    FileEntry("nesting_bomb", "a notebook of 200,000 nested brackets", _nesting_bomb, score=0),
+    FileEntry("odd_timestamp", "a timestamp.txt that is not a date (it would be graded as on time)",
+              _odd_timestamp, refused="timestamp"),
+    # --- ids are names, not patterns ---------------------------------------------------------
+    FileEntry("glob_id", "a learner folder named [C]arol, beside Carol", _hostile_notebook_for_carol,
+              student="[C]arol", refused="learner id", id_refused=True),
+    FileEntry("long_id", "a learner id of 200 characters", _correct, student="x" * 200, refused="learner id",
+              id_refused=True),
+    FileEntry("dash_id", "a learner id that starts with a dash", _correct, student="-rf", refused="learner id",
+              id_refused=True),
+    FileEntry("space_id", "a learner id with a space and a star", _correct, student="a b*", refused="learner id",
+              id_refused=True),
+    FileEntry("unicode_id", "a learner id in another alphabet (a fine name)", _correct, student="Zoë_Øster"),
+]
+
+
+def plant_all(root, entries, correct):
+    """Plant every entry (and the classmates they point at) in root/submitted; return {student: entry}."""
+    submitted = root / "submitted"
+    for classmate in ("alice", "Carol"):
+        folder = submitted / classmate / C.ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(correct, folder / f"{C.ASSIGNMENT}.ipynb")
+    ctx = {"course": str(root), "correct": correct,
+           "solution_notebook": str(root / "solutions" / C.ASSIGNMENT / f"{C.ASSIGNMENT}.ipynb")}
+    planted = {}
+    for entry in entries:
+        student = entry.student or entry.name
+        folder = submitted / student / C.ASSIGNMENT
+        folder.mkdir(parents=True)
+        entry.plant(folder, ctx)
+        if not (folder / "timestamp.txt").exists():
+            (folder / "timestamp.txt").write_text("2026-01-10 12:00:00.000000 UTC")
+        planted[student] = entry
+    # the folders themselves can be links too
+    os.symlink("alice", submitted / "student_folder_link")
+    (submitted / "assignment_folder_link").mkdir()
+    os.symlink(f"../alice/{C.ASSIGNMENT}", submitted / "assignment_folder_link" / C.ASSIGNMENT)
+    return planted

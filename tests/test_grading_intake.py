@@ -1,0 +1,115 @@
+"""Hostile submission folders graded through the real CLI, as the instructor runs it, in real sandboxes.
+
+Each refused submission gets zero, with its reason in the report and in its
+feedback page; nothing it pointed at reaches anyone's feedback; every other
+learner is graded as usual; ids are used as names, never as patterns.
+"""
+import os
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from hostile import course as C
+from hostile.files import FILE_ENTRIES, SECRET_MARKERS, plant_all
+from hostile.support import gradebook_dump, leftover_processes, require, scratch_in
+from miniflow_grader.claims import Claims
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    require("bwrap", "grading in a sandbox")
+    if os.geteuid() != 0:
+        pytest.skip("device files need root to make")
+    root = C.make_course(tmp_path_factory.mktemp("course"), timeout=10)
+    scratch = tmp_path_factory.mktemp("scratch")
+    planted = plant_all(root, FILE_ENTRIES, C.correct_submission(root))
+    with scratch_in(scratch):
+        done = subprocess.run([sys.executable, "-m", "miniflow_grader.grade", C.ASSIGNMENT, "--no-progress",
+                               "--jobs", "2"], cwd=root, env=C.env(), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    feedback = subprocess.run([str(C.BIN / "nbgrader"), "generate_feedback", C.ASSIGNMENT, "--force"],
+                              cwd=root, env=C.env(), capture_output=True, text=True, timeout=600)
+    db_url = f"sqlite:///{root}/gradebook.db"
+    claims = Claims(db_url)
+    rows = {row["student"]: row for row in claims.rows(C.ASSIGNMENT)}
+    claims.close()
+    grades = gradebook_dump(db_url, C.ASSIGNMENT)
+    return root, planted, done, feedback, rows, grades, scratch
+
+
+def _feedback_page(root, student):
+    return (root / "feedback" / student / C.ASSIGNMENT / f"{C.ASSIGNMENT}.html")
+
+
+def test_the_grader_went_on_and_graded_the_others(graded):
+    root, planted, done, feedback, rows, grades, scratch = graded
+    full = sum(C.points(root).values())
+    scores = {r[0]: r for r in grades}
+    for student in ("alice", "Carol", "Zoë_Øster"):
+        assert sum(r[3] for r in grades if r[0] == student) == full, student
+    assert "alice" in scores
+
+
+@pytest.mark.parametrize("entry", [e for e in FILE_ENTRIES if e.refused and not e.id_refused], ids=lambda e: e.name)
+def test_a_refused_submission_gets_zero_and_says_why(graded, entry):
+    root, planted, done, feedback, rows, grades, scratch = graded
+    student = entry.student or entry.name
+    mine = [r for r in grades if r[0] == student]
+    assert mine and all(r[3] == 0 for r in mine)
+    import json
+    info = json.loads(rows[student]["info"])
+    assert any(hit["kind"] == "refused" and entry.refused in hit["detail"] for hit in info["limits"]), info["limits"]
+    page = _feedback_page(root, student)
+    assert page.is_file(), feedback.stderr[-2000:]
+    assert entry.refused in page.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("entry", [e for e in FILE_ENTRIES if e.id_refused], ids=lambda e: e.name)
+def test_an_id_that_is_not_a_plain_name_is_refused_for_that_learner_alone(graded, entry):
+    root, planted, done, feedback, rows, grades, scratch = graded
+    assert entry.student not in rows
+    assert entry.student not in {r[0] for r in grades}
+    assert "learner id" in done.stderr
+    report = (root / "reports" / C.ASSIGNMENT / "index.html").read_text(encoding="utf-8")
+    assert "submission refused" in report
+
+
+def test_a_pattern_id_never_touches_the_learner_it_matches(graded):
+    """[C]arol's notebook claims 100 points a test; Carol's own grades and notebook stay hers."""
+    root, planted, done, feedback, rows, grades, scratch = graded
+    carol = [r for r in grades if r[0] == "Carol"]
+    assert sum(r[3] for r in carol) == sum(C.points(root).values()) and all(r[6] <= 2 for r in carol)
+    nb = nbformat.read(root / "autograded" / "Carol" / C.ASSIGNMENT / f"{C.ASSIGNMENT}.ipynb", as_version=4)
+    assert any(c.get("execution_count") for c in nb.cells if c.cell_type == "code")
+
+
+def test_links_to_the_folders_themselves_are_refused(graded):
+    root, planted, done, feedback, rows, grades, scratch = graded
+    import json
+    for student in ("student_folder_link", "assignment_folder_link"):
+        if student in rows:
+            info = json.loads(rows[student]["info"])
+            assert any("symbolic link" in hit["detail"] for hit in info["limits"]), info
+            assert all(r[3] == 0 for r in grades if r[0] == student)
+
+
+def test_nothing_a_link_pointed_at_reaches_any_feedback_or_report(graded):
+    root, planted, done, feedback, rows, grades, scratch = graded
+    pages = list((root / "feedback").rglob("*.html")) + list((root / "reports").rglob("*.html"))
+    assert pages
+    secret = Claims(f"sqlite:///{root}/gradebook.db").secret()
+    for page in pages:
+        text = page.read_text(encoding="utf-8", errors="replace")
+        assert secret not in text, page
+        for marker in SECRET_MARKERS:
+            assert marker not in text, (page, marker)
+    for folder in (root / "autograded").iterdir():
+        for path in folder.rglob("*"):
+            assert not path.is_symlink() and (path.is_dir() or path.stat().st_nlink == 1), path
+
+
+def test_no_process_is_left_behind(graded):
+    root, planted, done, feedback, rows, grades, scratch = graded
+    assert leftover_processes(scratch) == []
