@@ -268,6 +268,7 @@ class Grader:
                     staged = intake.stage(self.submitted_dir, student, self.assignment,
                                           staging / student / self.assignment, self.budget)
                     self._check_timestamp(staged)
+                    self._check_not_instructors(staged)
                 except intake.Refused as refusal:
                     problem = str(refusal)
                 except Exception as error:       # whatever it was, it stops this submission only
@@ -284,7 +285,49 @@ class Grader:
                 digest.update(staged.digest.encode())
             found[student] = digest.hexdigest()
         self.coursedir.submitted_directory = str(staging)
+        self._note_identical_notebooks()
         return found
+
+    def _instructor_files(self):
+        """{sha256: name} of the instructor's own files: the source version and the course's private files."""
+        if getattr(self, "_private", None) is None:
+            private = {}
+            paths = [p for p in sorted(self.source_dir.rglob("*")) if p.is_file()]
+            paths += [self.root / "nbgrader_config.py"]
+            if self.coursedir.db_url.startswith("sqlite:///"):
+                paths.append(Path(self.coursedir.db_url[len("sqlite:///"):]))
+            for path in paths:
+                try:
+                    if path.is_file() and path.stat().st_size <= self.budget.max_bytes:
+                        private[hashlib.sha256(path.read_bytes()).hexdigest()] = path.name
+                except OSError:
+                    pass
+            self._private = private
+        return self._private
+
+    def _check_not_instructors(self, staged):
+        """What `nbgrader collect` made of a link in the exchange is a regular file: refuse the instructor's own.
+
+        A copy of a file of the source version or of the course's private files,
+        a notebook that still holds the solution or hidden-test markers (which
+        only the source version has), or an SQLite database, is refused.
+        """
+        markers = [self.config.ClearSolutions.get("begin_solution_delimeter", "BEGIN SOLUTION"),
+                   self.config.ClearHiddenTests.get("begin_test_delimeter", "BEGIN HIDDEN TESTS")]
+        private = self._instructor_files()
+        for name in staged.files:
+            path = staged.path / name
+            data = path.read_bytes()          # within the budget: intake checked the size
+            head, data_hash = data[:16], hashlib.sha256(data).hexdigest()
+            if data_hash in private:
+                raise intake.Refused(f"{name} is a copy of the instructor's {private[data_hash]}")
+            if head.startswith(b"SQLite format 3"):
+                raise intake.Refused(f"{name} is a database, not part of a submission")
+            if name.endswith(".ipynb"):
+                text = data.decode("utf-8", errors="replace")
+                del data
+                if any(marker in text for marker in markers):
+                    raise intake.Refused(f"{name} holds the source version's solution markers")
 
     def _check_timestamp(self, staged):
         """A timestamp nbgrader cannot read would be graded as on time: refuse it instead."""
@@ -293,6 +336,23 @@ class Grader:
                 self.coursedir.get_existing_timestamp(str(staged.path))
             except Exception:
                 raise intake.Refused("its timestamp.txt does not hold a date nbgrader can read") from None
+
+    def _note_identical_notebooks(self):
+        """Learners whose notebooks are byte for byte the same (a copy, or a link made a copy by collect)."""
+        by_content = {}
+        for student, staged in sorted(self.staged.items()):
+            for name in staged.files:
+                if name.endswith(".ipynb") and "/" not in name:
+                    digest = hashlib.sha256((staged.path / name).read_bytes()).hexdigest()
+                    by_content.setdefault((name, digest), []).append(student)
+        self.identical = {}
+        for (name, _), students in by_content.items():
+            if len(students) > 1:
+                for student in students:
+                    others = [s for s in students if s != student]
+                    self.identical.setdefault(student, []).append(
+                        f"{name} is identical to the one of {', '.join(others[:5])}"
+                        + (f" and {len(others) - 5} more" if len(others) > 5 else ""))
 
     # --- the run --------------------------------------------------------------------
 
@@ -609,6 +669,22 @@ class Grader:
 
     # --- stage 3: nbgrader's grading, here -------------------------------------------
 
+    def _keep_only_graded_files(self, student):
+        """The learner's own extra files stay out of autograded/, so no feedback page hands them back.
+
+        (Collect turns a link in the exchange into a copy of what it pointed at.)
+        Notebooks, timestamp.txt and the files of the source version are kept.
+        """
+        dest = Path(self.coursedir.format_path(self.coursedir.autograded_directory, student, self.assignment))
+        keep = {p.relative_to(self.source_dir) for p in self.source_dir.rglob("*") if p.is_file()}
+        for path in sorted(dest.rglob("*"), reverse=True):
+            relative = path.relative_to(dest)
+            if path.is_symlink() or (path.is_file() and path.suffix != ".ipynb" and relative not in keep
+                                     and str(relative) != "timestamp.txt"):
+                path.unlink()
+            elif path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
+                path.rmdir()
+
     def _finish(self, submission):
         student = submission.student
         self.coursedir.student_id = student
@@ -630,11 +706,14 @@ class Grader:
             submission.parts.update(job.result.parts)
             limits += [dict(item, notebook=job.notebook) for item in job.result.limits]
         if submission.jobs:
+            self._keep_only_graded_files(student)
             converter.set_permissions(self.assignment, student)
+
         with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
             record = gb.find_submission(self.assignment, student)
             score, max_score = record.score, record.max_score
-        info = {"score": score, "max_score": max_score, "parts": submission.parts, "limits": limits,
+        notes = [{"kind": "identical", "detail": d} for d in getattr(self, "identical", {}).get(student, [])]
+        info = {"score": score, "max_score": max_score, "parts": submission.parts, "limits": limits, "notes": notes,
                 "seconds": sum(job.result.seconds for job in submission.jobs)}
         self.claims.finish(self.assignment, student, info)
 

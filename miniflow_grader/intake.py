@@ -16,6 +16,7 @@ refused for that learner alone.
 import hashlib
 import json
 import os
+import shutil
 import stat
 import unicodedata
 from dataclasses import dataclass, field
@@ -95,9 +96,9 @@ def _name_problem(name):
     return None
 
 
-def _open_dir(name, dir_fd=None):
-    """A directory's file descriptor, refusing a link; raises Refused."""
-    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+def _open_dir(name, dir_fd=None, follow=False):
+    """A directory's file descriptor, refusing a link (unless `follow`); raises Refused."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
     try:
         return os.open(name, flags, dir_fd=dir_fd)
     except OSError as error:
@@ -147,23 +148,27 @@ def stage(submitted, student, assignment, dest, budget=None):
     dest = Path(dest)
     digest = hashlib.sha256()
     state = {"bytes": 0, "files": 0, "list": []}
-    root_fd = _open_dir(str(submitted))
+    root_fd = _open_dir(str(submitted), follow=True)     # the instructor's folder: it may be a link
     try:
         student_fd = _open_dir(student, root_fd)
         try:
             folder_fd = _open_dir(assignment, student_fd)
         finally:
             os.close(student_fd)
+        dest.mkdir(parents=True, mode=0o700)
         try:
-            dest.mkdir(parents=True, mode=0o700)
-            _copy_tree(folder_fd, dest, "", 0, budget, digest, state)
-        finally:
-            os.close(folder_fd)
+            try:
+                _copy_tree(folder_fd, dest, "", 0, budget, digest, state)
+            finally:
+                os.close(folder_fd)
+            for name in state["list"]:
+                if name.endswith(".ipynb") and "/" not in name:
+                    _check_cells(dest / name, name, budget)
+        except BaseException:
+            shutil.rmtree(dest, ignore_errors=True)      # nothing of a refused submission is kept
+            raise
     finally:
         os.close(root_fd)
-    for name in state["list"]:
-        if name.endswith(".ipynb") and "/" not in name:
-            _check_cells(dest / name, name, budget)
     return Staged(student, dest, digest.hexdigest(), state["list"], state["bytes"])
 
 

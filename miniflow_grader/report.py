@@ -50,7 +50,7 @@ def collect(assignment, course_dir=".", db_url=None):
         unnamed = claims.refused_ids(assignment)
     finally:
         claims.close()
-    failures, limits = Counter(), []
+    failures, limits, notes = Counter(), [], []
     for row in rows:
         info = json.loads(row["info"]) if row["info"] else {}
         for grade_id, part in sorted(info.get("parts", {}).items()):
@@ -58,11 +58,14 @@ def collect(assignment, course_dir=".", db_url=None):
                 failures[(grade_id, part["message"].strip().splitlines()[0][:200])] += 1
         for hit in info.get("limits", []):
             limits.append((row["student"], hit.get("kind", ""), hit.get("detail", "")))
+        for note in info.get("notes", []):
+            notes.append((row["student"], note.get("detail", "")))
     for entry in unnamed:
         limits.append((str(entry.get("student", "")), "refused", str(entry.get("detail", ""))))
     return {"assignment": assignment, "max_score": max_score, "scores": scores,
             "pass_rates": {k: sum(v) / len(v) for k, v in sorted(parts.items())},
-            "failures": failures.most_common(15), "limits": sorted(limits), "root": coursedir.root}
+            "failures": failures.most_common(15), "limits": sorted(limits), "notes": sorted(notes),
+            "root": coursedir.root}
 
 
 def _plots(data, out):
@@ -105,6 +108,8 @@ def render(data):
                        for (grade_id, message), count in data["failures"]) or "<tr><td colspan=3>none</td></tr>"
     limits = "".join(f"<tr><td>{esc(student)}</td><td>{esc(LIMIT_NAMES.get(kind, kind))}</td><td>{esc(detail)}</td></tr>"
                      for student, kind, detail in data["limits"]) or "<tr><td colspan=3>none</td></tr>"
+    notes = "".join(f"<tr><td>{esc(student)}</td><td>{esc(detail)}</td></tr>"
+                    for student, detail in data.get("notes", [])) or "<tr><td colspan=2>none</td></tr>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(data['assignment'])}: grading report</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}}
@@ -118,6 +123,8 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em;
 <table><tr><th>submissions</th><th>part</th><th>message (first line)</th></tr>{failures}</table>
 <h2>Submissions that hit a limit</h2>
 <table><tr><th>student</th><th>limit</th><th>what happened</th></tr>{limits}</table>
+<h2>Worth a look</h2>
+<table><tr><th>student</th><th>note</th></tr>{notes}</table>
 </body></html>
 """
 

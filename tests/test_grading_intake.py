@@ -47,7 +47,7 @@ def test_the_grader_went_on_and_graded_the_others(graded):
     root, planted, done, feedback, rows, grades, scratch = graded
     full = sum(C.points(root).values())
     scores = {r[0]: r for r in grades}
-    for student in ("alice", "Carol", "Zoë_Øster"):
+    for student in ("alice", "Carol", "Zoë_Øster", "collected_shadow", "collected_classmate"):
         assert sum(r[3] for r in grades if r[0] == student) == full, student
     assert "alice" in scores
 
@@ -108,6 +108,21 @@ def test_nothing_a_link_pointed_at_reaches_any_feedback_or_report(graded):
     for folder in (root / "autograded").iterdir():
         for path in folder.rglob("*"):
             assert not path.is_symlink() and (path.is_dir() or path.stat().st_nlink == 1), path
+
+
+def test_the_learners_own_extra_files_are_never_handed_back(graded):
+    root, planted, done, feedback, rows, grades, scratch = graded
+    for top in ("autograded", "feedback"):
+        assert not list((root / top / "collected_shadow").rglob("notes.txt")), top
+
+
+def test_identical_notebooks_are_flagged_for_the_instructor(graded):
+    import json
+    root, planted, done, feedback, rows, grades, scratch = graded
+    notes = json.loads(rows["collected_classmate"]["info"])["notes"]
+    assert any(note["kind"] == "identical" and "alice" in note["detail"] for note in notes), notes
+    report = (root / "reports" / C.ASSIGNMENT / "index.html").read_text(encoding="utf-8")
+    assert "identical to the one of" in report
 
 
 def test_no_process_is_left_behind(graded):

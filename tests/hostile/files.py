@@ -126,6 +126,16 @@ def _nesting_bomb(folder, ctx):
     (folder / f"{C.ASSIGNMENT}.ipynb").write_text("[" * 200000 + "]" * 200000)
 
 
+def _copy_of(source_key, name=None):
+    """What `nbgrader collect` makes of a link in the exchange: a regular copy of what it pointed at."""
+    def plant(folder, ctx):
+        if name is not None:
+            _correct(folder, ctx)
+        target = folder / (name or f"{C.ASSIGNMENT}.ipynb")
+        target.write_bytes(open(ctx[source_key], "rb").read())
+    return plant
+
+
 def _odd_timestamp(folder, ctx):
     _correct(folder, ctx)
     (folder / "timestamp.txt").write_text("not a date " * 1000)
@@ -155,6 +165,15 @@ FILE_ENTRIES = [
               refused="symbolic link"),
     FileEntry("nested_link", "a link three folders down", _nested_link, refused="symbolic link"),
     FileEntry("folder_link", "a folder that is a link to /", _dir_link, refused="symbolic link"),
+    # --- what `nbgrader collect` makes of links: regular copies ---------------------------
+    FileEntry("collected_solution", "the notebook is a byte copy of the source version (a collected link)",
+              _copy_of("solution_notebook"), refused="instructor's"),
+    FileEntry("collected_gradebook", "an extra file is a copy of the gradebook", _copy_of("gradebook", "gb.txt"),
+              refused="instructor's"),
+    FileEntry("collected_shadow", "an extra file holds a copy of /etc/passwd (graded; never handed back)",
+              _copy_of("passwd", "notes.txt")),
+    FileEntry("collected_classmate", "the notebook is a byte copy of alice's (graded, and flagged)",
+              _copy_of("alice_notebook")),
     # --- special files -----------------------------------------------------------------------
     FileEntry("fifo", "a FIFO beside the notebook (reading it would hang)", _fifo, refused="FIFO"),
     FileEntry("unix_socket", "a socket beside the notebook", _socket, refused="socket"),
@@ -195,7 +214,9 @@ def plant_all(root, entries, correct):
         folder.mkdir(parents=True)
         nbformat.write(correct, folder / f"{C.ASSIGNMENT}.ipynb")
     ctx = {"course": str(root), "correct": correct,
-           "solution_notebook": str(root / "solutions" / C.ASSIGNMENT / f"{C.ASSIGNMENT}.ipynb")}
+           "solution_notebook": str(root / "solutions" / C.ASSIGNMENT / f"{C.ASSIGNMENT}.ipynb"),
+           "gradebook": str(root / "gradebook.db"), "passwd": "/etc/passwd",
+           "alice_notebook": str(submitted / "alice" / C.ASSIGNMENT / f"{C.ASSIGNMENT}.ipynb")}
     planted = {}
     for entry in entries:
         student = entry.student or entry.name
