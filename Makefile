@@ -5,17 +5,33 @@ BIN    := $(abspath $(VENV))/bin
 # nbgrader runs alembic as a subprocess, and jupyter-book runs a kernel: both need the venv first on PATH.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all setup web-assets book serve test bench clean
+.PHONY: all setup lock web-assets book serve test mutation bench clean
 
 all: book
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt -e .
+# Everything installs from requirements.lock: every package pinned, every file hash-checked. The lock is
+# complete, so pip takes it as it is (--no-deps; pip's resolver cannot check the hashes of a package that
+# another one asks for with extras) and `pip check` confirms that nothing is missing or mismatched.
+# --clear: the venv holds what the lock says and nothing left over from an earlier one.
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv --clear $(VENV)
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements.lock
+	$(BIN)/pip check
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+# Resolve requirements.in again for every Python from 3.11 on, keeping the pins that still fit it
+# (`make lock LOCK_FLAGS=--upgrade` moves everything to the newest versions it allows). An unchanged
+# lock keeps its date, so the venv is not rebuilt for nothing.
+LOCK_FLAGS ?=
+lock: setup
+	cp requirements.lock requirements.lock.new
+	$(BIN)/uv pip compile requirements.in --generate-hashes --universal --python-version 3.11 --quiet \
+		--custom-compile-command "make lock" $(LOCK_FLAGS) -o requirements.lock.new
+	if cmp -s requirements.lock.new requirements.lock; then rm requirements.lock.new; \
+	else mv requirements.lock.new requirements.lock; fi
 
 # The site serves its own MathJax (PyPI: sphinx-mathjax-offline) and widget scripts (npm, from the lockfile).
 web-assets: node_modules/.package-lock.json
@@ -38,14 +54,25 @@ serve:
 	@echo "Serving the book at http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(BIN)/python -m http.server $(PORT) --bind $(HOST) --directory _build/html
 
+# Two workers (CI has two cores); tests that share an expensive fixture stay on one worker (xdist_group).
+JOBS ?= 2
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
+
+# Mutation testing of the core (miniflow/ but draw.py) against its own tests; settings in pyproject.toml.
+mutation: setup
+	$(BIN)/mutmut run
+	$(BIN)/mutmut export-cicd-stats
+	$(BIN)/python -c 'import json; s = json.load(open("mutants/mutmut-cicd-stats.json")); \
+		k = s["killed"] + s["timeout"]; \
+		print("mutation score: %d of %d mutants killed (%.1f%%); mutmut results lists the survivors" \
+		      % (k, s["total"], 100 * k / s["total"]))'
 
 bench: setup
 	$(BIN)/python benchmarks/train_step.py
 
 clean:
-	rm -rf _build
+	rm -rf _build mutants
 
 # exercises/ is what learners get: generated from solutions/ (solutions and hidden tests) by nbgrader,
 # never edited by hand. This also records each assignment's tests in the gradebook, for autograding.
