@@ -148,17 +148,20 @@ class SoftmaxCrossEntropy(Node):
     def forward(self):
         labels, logits = self.inbound_nodes
         self.classes = _class_labels(self, labels.value, logits.value)   # (n,) integers
+        self.rows = np.arange(len(self.classes))
         z = logits.value - logits.value.max(axis=1, keepdims=True)      # largest logit 0: exp cannot overflow
-        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))        # log softmax (log-sum-exp), never log(0)
-        self.probabilities = np.exp(log_p)                              # (n, k), each row sums to 1
-        self.value = -log_p[np.arange(len(self.classes)), self.classes].mean()
+        e = np.exp(z)
+        total = e.sum(axis=1, keepdims=True)                            # at least e**0 = 1
+        self.probabilities = e / total                                  # (n, k), each row sums to 1
+        # -log p of the true class = log-sum-exp - its logit: never log(0), even where p rounds to 0
+        self.value = np.mean(np.log(total[:, 0]) - z[self.rows, self.classes])
 
     def backward(self):
         labels, logits = self.inbound_nodes
-        n = len(self.classes)
         grad = self.probabilities.copy()
-        grad[np.arange(n), self.classes] -= 1                           # softmax - one_hot
-        self.gradients[logits] = grad * (self.upstream_gradient() / n)
+        grad[self.rows, self.classes] -= 1                              # softmax - one_hot
+        grad *= self.upstream_gradient() / len(self.classes)
+        self.gradients[logits] = grad
         self.gradients[labels] = np.zeros(np.shape(labels.value))
 
 
@@ -221,6 +224,8 @@ def _class_labels(node, labels, logits):
         hint = " (a column? use labels.ravel())" if labels_shape == (n, 1) else ""
         raise MiniflowError(f"{expected}; got logits {logits_shape} and labels {labels_shape}{hint}")
     labels = np.asarray(labels)
+    if labels.dtype.kind in "iu" and n and 0 <= labels.min() and labels.max() < k:
+        return labels                                                   # the usual case, in two reductions
     bad = labels != np.round(labels) if labels.dtype.kind == "f" else np.zeros(n, dtype=bool)
     problem = "are not whole numbers"
     if not bad.any():
