@@ -17,6 +17,8 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
 from nbgrader.preprocessors import GetGrades
 from traitlets import Bool
 
+from miniflow_grader.inert import make_notebook_inert, mathml
+
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 course = Path(__file__).resolve().parent
 
@@ -63,6 +65,13 @@ class HideHiddenTests(Preprocessor):
         return cell, resources
 
 
+class MakeInert(Preprocessor):
+    """Learner outputs and markdown made inert again before a page shows them (grading saved them inert)."""
+
+    def preprocess(self, nb, resources):
+        return make_notebook_inert(nb), resources
+
+
 _MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)(.+?)(?<![\s\\])\$", re.S)
 
 
@@ -81,9 +90,10 @@ def _mathml(match):
     from latex2mathml.converter import convert
     block, inline = match.group(1), match.group(2)
     try:
-        return convert(block if block is not None else inline, display="block" if block is not None else "inline")
+        markup = convert(block if block is not None else inline, display="block" if block is not None else "inline")
     except Exception:   # leave math the converter does not know as its source text
         return html.escape(match.group(0))
+    return mathml(markup) or html.escape(match.group(0))     # \text{<script>} stays text
 
 
 class FeedbackExporter(HTMLExporter):
@@ -98,6 +108,8 @@ class FeedbackExporter(HTMLExporter):
         return output, resources
 
 
+# formgrader's grading view and the feedback page (a FeedbackExporter is an HTMLExporter) run it first.
+c.HTMLExporter.preprocessors = [MakeInert]
 c.GenerateFeedback.exporter_class = FeedbackExporter
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, MathToMathML, CSSHTMLHeaderPreprocessor]
 

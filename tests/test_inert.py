@@ -164,7 +164,7 @@ def test_cells_and_notebook_metadata_are_made_inert():
 
 
 def test_making_inert_twice_changes_nothing():
-    nb = hostile_notebook()
+    nb = corpus.hostile_notebook()
     once = inert.make_notebook_inert(copy.deepcopy(nb))
     twice = inert.make_notebook_inert(copy.deepcopy(once))
     assert twice == once
@@ -196,25 +196,6 @@ def test_math_becomes_mathml_only_from_the_allow_list():
 
 # --- whole pages, in Chromium ---------------------------------------------------------
 
-def hostile_notebook():
-    """A notebook with every entry of the corpus: outputs of code cells, markdown cells, other cells."""
-    cells = [nbformat.v4.new_markdown_cell(text) for _, text in corpus.MARKDOWN_CORPUS]
-    html = [nbformat.from_dict({"output_type": "display_data", "data": {"text/html": text}, "metadata": {}})
-            for _, text in corpus.HTML_CORPUS]
-    cells.append(nbformat.v4.new_code_cell("show(html)", outputs=html))
-    others = [nbformat.from_dict(o) for o in corpus.hostile_outputs()
-              if o["output_type"] in ("display_data", "execute_result", "stream", "error")]
-    for output in others:
-        if output["output_type"] == "execute_result":
-            output["execution_count"] = 3
-    cells.append(nbformat.v4.new_code_cell("show(others)", outputs=others))
-    cells += corpus.hostile_notebook_cells()
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["widgets"] = corpus.widget_state(4)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return nb
-
-
 def export(nb, template):
     from nbconvert import HTMLExporter
     exporter = HTMLExporter(template_name=template)
@@ -230,7 +211,7 @@ def browser():
 
 @pytest.mark.parametrize("template", ["classic", "lab"])
 def test_inert_pages_run_no_learner_script_in_chromium(tmp_path, browser, template):
-    nb = hostile_notebook()
+    nb = corpus.hostile_notebook()
     (tmp_path / "raw.html").write_text(export(nb, template))
     (tmp_path / "inert.html").write_text(export(inert.make_notebook_inert(copy.deepcopy(nb)), template))
     with serve_directory(tmp_path) as (base, requests):

@@ -168,6 +168,25 @@ def hostile_notebook_cells(n=4):
     return [raw, raw_untyped, tagged, attached]
 
 
+def hostile_notebook():
+    """A notebook with every entry of the corpus: outputs of code cells, markdown cells, other cells."""
+    cells = [nbformat.v4.new_markdown_cell(text) for _, text in MARKDOWN_CORPUS]
+    html = [nbformat.from_dict({"output_type": "display_data", "data": {"text/html": text}, "metadata": {}})
+            for _, text in HTML_CORPUS]
+    cells.append(nbformat.v4.new_code_cell("show(html)", outputs=html))
+    others = [nbformat.from_dict(o) for o in hostile_outputs()
+              if o["output_type"] in ("display_data", "execute_result", "stream", "error")]
+    for output in others:
+        if output["output_type"] == "execute_result":
+            output["execution_count"] = 3
+    cells.append(nbformat.v4.new_code_cell("show(others)", outputs=others))
+    cells += hostile_notebook_cells()
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["widgets"] = widget_state(4)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
 # A 1x1 transparent PNG.
 PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
 
