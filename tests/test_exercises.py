@@ -201,6 +201,27 @@ def test_each_check_passes_with_every_target_of_its_assignment_stubbed_in_minifl
         checks.compare(grade_id, outputs, 3)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_a_right_submission_runs_every_cell_without_an_error_while_the_targets_are_stubbed(assignment, tmp_path,
+                                                                                       monkeypatch):
+    """As in the grading sandbox, where miniflow's own version of every target raises and the grade cells only
+    probe: a right answer's notebook, try-it cells included, shows no error, so its feedback is clean."""
+    def stub(*args, **kwargs):
+        raise NotImplementedError("yours to write: miniflow's own version is not available while grading")
+
+    for dotted in TARGETS[assignment]:
+        owners, attr = common.target_owners(dotted)
+        for owner in owners:
+            monkeypatch.setattr(owner, attr, stub)
+    monkeypatch.setenv("MINIFLOW_SEED", "3")
+    monkeypatch.setenv("MINIFLOW_PROBE_DIR", str(tmp_path))
+    namespace = {"__name__": "__main__"}
+    for cell in build_submission(assignment).cells:
+        if cell.cell_type == "code":
+            exec(compile(cell.source, f"<cell {grading(cell).get('grade_id', '')}>", "exec"), namespace)
+
+
 def test_tripwires_are_removed_after_each_probe(solved):
     before = {d: vars(common.target_owners(d)[0][0])[common.target_owners(d)[1]] for ds in TARGETS.values() for d in ds}
     for grade_id in GRADE_IDS:

@@ -26,7 +26,7 @@ def _combine_cases(rng, hidden):
     if not hidden:
         return [([4.0, 5.0, 10.0], (0, 1, 2)),
                 ([np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[5.0, 6.0], [7.0, 8.0]])], (0, 1)),
-                ([np.array([1.5, -2.0, 3.0]), np.array([2.0, 0.5, -1.0])], (0, 1, 0))]
+                ([np.array([1.5, -2.0, 3.0]), np.array([2.0, 0.5, -1.0]), np.array([1.0, 3.0, 0.5])], (0, 1, 1, 2))]
     def draw(shape, count):
         return [rng.uniform(-3, 3, size=shape) for _ in range(count)]
     n, k = int(rng.integers(2, 5)), int(rng.integers(2, 5))
@@ -35,7 +35,7 @@ def _combine_cases(rng, hidden):
             (draw((n, k), 2), (0, 1)),
             (draw((k, n), many), tuple(range(many))),
             (draw((1, k), 4), (0, 1, 2, 3)),
-            (draw((n,), 2), (0, 1, 0)),
+            (draw((n,), 3), (0, 1, 1, 2)),
             ([float(v) for v in rng.uniform(-3, 3, size=3)], (0, 1, 2))]
 
 
@@ -143,11 +143,11 @@ def _judge_combine(class_name, i, values, picks, outputs, hidden, what=None):
 
 visible_and_hidden(
     "add_forward", "ps1_nodes", partial(_probe_combine, "Add"), partial(_compare_combine, "Add"),
-    visible="Add.forward gives 4 + 5 + 10 = 19, adds arrays element by element and Add(x, x) = 2x, "
-            "leaving its inputs as they were.",
+    visible="Add.forward gives 4 + 5 + 10 = 19, adds arrays element by element, counts an input "
+            "it takes twice, and leaves its inputs as they were.",
     hidden="Add.forward on 1 to 5 random inputs of random shapes, a batch of 1 and one input taken twice.")
 visible_and_hidden(
     "mul_forward", "ps1_nodes", partial(_probe_combine, "Mul"), partial(_compare_combine, "Mul"),
-    visible="Mul.forward gives 4 * 5 * 10 = 200, multiplies arrays element by element and Mul(x, x) = x * x, "
-            "leaving its inputs as they were.",
+    visible="Mul.forward gives 4 * 5 * 10 = 200, multiplies arrays element by element, counts an input "
+            "it takes twice, and leaves its inputs as they were.",
     hidden="Mul.forward on 1 to 5 random inputs of random shapes, a batch of 1 and one input taken twice.")

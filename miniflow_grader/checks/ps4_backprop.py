@@ -62,24 +62,23 @@ def _run_backward(node_under_test, consumers, inputs_of_node):
 
 
 def _graph_cases(rng, kind):
-    """Hidden backward cases: (input values, consumer gradients) with random shapes, a batch of 1, two consumers."""
-    cases = []
-    for n in (1, int(rng.integers(2, 6))):
-        if kind == "Sigmoid":
-            values = [rng.normal(scale=2, size=(n, int(rng.integers(1, 5))))]
-            out_shape = values[0].shape
-        elif kind == "Linear":
-            low = 1 if n == 1 else 2
-            k, m = int(rng.integers(low, 5)), int(rng.integers(low, 5))
-            values = [rng.normal(size=(n, k)), rng.normal(size=(k, m)), rng.normal(size=m)]
-            out_shape = (n, m)
-        else:
-            y_shape, a_shape = [((n,), (n, 1)), ((n, 1), (n, 1)), ((n,), (n,))][int(rng.integers(0, 3))]
-            values = [rng.normal(size=y_shape), rng.normal(size=a_shape)]
-            out_shape = ()
-        consumers = [rng.normal(size=out_shape) for _ in range(2 if n > 1 else 1)]
-        cases.append((values, consumers))
-    return cases
+    """Hidden backward cases: (input values, consumer gradients) on random values.
+
+    The shapes have a fixed form, so a mistake fails whatever the seed: a batch of 1, and a batch
+    of n with two consumers where n, k and m all differ (and, for MSE, every row/column layout).
+    """
+    n = int(rng.integers(4, 7))
+    if kind == "Sigmoid":
+        forms = [((1, 3), 1), ((n, 3), 2)]
+        return [([rng.normal(scale=2, size=shape)], [rng.normal(size=shape) for _ in range(count)])
+                for shape, count in forms]
+    if kind == "Linear":
+        forms = [(1, 3, 2, 1), (n, 3, 2, 2), (n, 2, 1, 2)]   # a batch of 1; n, k, m all differ; a single output
+        return [([rng.normal(size=(rows, k)), rng.normal(size=(k, m)), rng.normal(size=m)],
+                 [rng.normal(size=(rows, m)) for _ in range(count)]) for rows, k, m, count in forms]
+    forms = [((1,), (1, 1), 1), ((n,), (n, 1), 2), ((n, 1), (n,), 2), ((n,), (n,), 1), ((n, 1), (n, 1), 1)]
+    return [([rng.normal(size=y_shape), rng.normal(size=a_shape)], [rng.normal(size=()) for _ in range(count)])
+            for y_shape, a_shape, count in forms]
 
 
 def _reference_backward(kind, values, consumer_grads):
@@ -143,6 +142,10 @@ def _backward_hints(kind, name, values, consumer_grads, expected):
         s = expit(x_)
         hints += [(x_ * (1 - x_) * g, "the derivative was computed from the input x: it is s(1 - s) where "
                                       "s = self.value is the sigmoid's output."),
+                  (s * (1 + s) * g, "that is s(1 + s): the sigmoid's derivative is s(1 - s)."),
+                  ((1 - s) * g, "that is (1 - s) times the upstream gradient: the derivative is s(1 - s), "
+                                "the output times one minus the output."),
+                  (s * g, "that is s times the upstream gradient: the derivative is s(1 - s)."),
                   (s * (1 - s), "multiply the local derivative s(1 - s) by the gradient the consumer sent back "
                                 "(the chain rule)."),
                   (-expected, "the sign is flipped.")]
@@ -155,7 +158,10 @@ def _backward_hints(kind, name, values, consumer_grads, expected):
                       (maybe(lambda: W_ @ g.T),
                        "the product is in the wrong order: dC/dX = dC/dZ @ W.T.")]
         if name == "W":
-            hints += [(maybe(lambda: X_ @ g), "X needs a transpose: dC/dW = X.T @ dC/dZ."),
+            hints += [(maybe(lambda: X_.T @ g / len(X_)) if len(X_) > 1 else None,
+                       "W's gradient is the sum over the batch, X.T @ dC/dZ: do not divide by the number of "
+                       "examples (the cost already averages)."),
+                      (maybe(lambda: X_ @ g), "X needs a transpose: dC/dW = X.T @ dC/dZ."),
                       (maybe(lambda: g.T @ X_),
                        "the product is in the wrong order: dC/dW = X.T @ dC/dZ.")]
         if name == "b":
@@ -163,6 +169,8 @@ def _backward_hints(kind, name, values, consumer_grads, expected):
                           "np.sum(dC/dZ, axis=0)."),
                       (g.sum(axis=1), "sum over axis 0 (the examples), not axis 1."),
                       (g.mean(axis=0), "b's gradient is the sum over the batch, not the mean."),
+                      (g[0] if len(g) > 1 else None, "that is the first row of dC/dZ only: b was added to every "
+                                                     "row, so sum over all of them, np.sum(dC/dZ, axis=0)."),
                       (g.sum(), "sum over the examples only (axis=0): b has one gradient per output."),
                       (g.sum(axis=0, keepdims=True), "b has shape (m,): sum with axis=0 and no keepdims.")]
         hints.append((-expected, "the sign is flipped."))
@@ -172,6 +180,11 @@ def _backward_hints(kind, name, values, consumer_grads, expected):
                               "dC/da = -2(y - a)/m."),
                   (expected / 2, "the factor 2 from the square is missing."),
                   (expected * np.size(y_), "divide by m, the number of elements: C is a mean."),
+                  (expected * np.size(y_) / 2 if np.size(y_) != 2 else None,
+                   f"that divides by 2, the number of inputs: m is the number of elements ({np.size(y_)} here), "
+                   "self.diff.size."),
+                  (expected * np.size(y_) / (np.size(y_) - 1) if np.size(y_) > 2 else None,
+                   f"that divides by m - 1 = {np.size(y_) - 1}: C is the mean over all m = {np.size(y_)} elements."),
                   (np.reshape(expected, (-1, 1)) if np.ndim(expected) == 1 else None,
                    "reshape the gradient to the shape of the value it belongs to: np.reshape(g, np.shape(n.value)).")]
         total = sum(np.sum(g) for g in consumer_grads)
@@ -197,11 +210,31 @@ def _compare_backward_case(kind, i, values, consumer_grads, outputs, label):
         if numeric is not None and numeric.dtype.kind == "f" and numeric.shape == got.shape:
             error = relative_error(got, numeric.astype(float))
             note = (f"\n(Gradient check: relative error {error:.2g} between your gradient and a finite-difference "
-                    "estimate; below 1e-5 is right, above 1e-2 is wrong.)")
-        same(got, expected[j], f"{what}: the gradient for {name} ({name} has shape {np.shape(values[j])})",
-              _backward_hints(kind, name, values, consumer_grads, expected[j]), shape_hint=GRADIENT_SHAPE,
-              rtol=1e-5, atol=1e-10, note=note)
+                    "estimate of it from your forward; a right derivative gives about 1e-10 or less, a wrong one "
+                    "1e-3 or more.)")
+        label = f"{what}: the gradient for {name} ({name} has shape {np.shape(values[j])})"
+        same(got, expected[j], label, _backward_hints(kind, name, values, consumer_grads, expected[j]),
+             shape_hint=GRADIENT_SHAPE, rtol=1e-5, atol=1e-10 + 1e-7 * np.max(np.abs(expected[j]), initial=0.0),
+             note=note)
+        _judge_exact(got, expected[j], label)
     return expected
+
+
+#: How far a backward's answer may be from the derivative, relative to the gradient's largest element.
+#: The formula gives about 1e-15 (rounding); a finite-difference estimate is off by 1e-11 or more.
+EXACT = 5e-12
+
+
+def _judge_exact(got, expected, what):
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    error = float(np.max(np.abs(got - expected))) / scale if scale > 0 else float(np.max(np.abs(got), initial=0.0))
+    if error > EXACT:
+        raise CheckFailed(
+            f"{what} is close to the derivative but not equal to it: it is off by {error:.1g} of its largest "
+            f"element, where the formula gives about 1e-15. That is what a numerical estimate, not the derivative, "
+            "looks like (finite differences are off by 1e-11 or more), or numbers copied with a few digits."
+            "\nHint: compute the gradient from its formula, as the task gives it; finite differences are for "
+            "checking a derivative, not for computing it.")
 
 
 def _network_case(kind, X_, W_, b_, y_):
@@ -233,7 +266,7 @@ def _visible_backward_cases(kind):
                 np.array([[0.0, 1.0, 1.0, -1.0], [2.0, 0.0, 0.5, 1.0], [1.0, 1.0, -2.0, 0.0]])])
     else:
         lesson = ([LESSON_Y, a_], [np.ones(())])
-        two = ([np.array([1.0, 2.0, 3.0]), np.array([4.5, 5.0, 10.0])], [np.array(2.0), np.array(0.5)])
+        two = ([np.array([1.0, 2.0, 3.0, 4.0]), np.array([4.5, 5.0, 10.0, 2.0])], [np.array(2.0), np.array(0.5)])
     return [lesson, two]
 
 
@@ -257,13 +290,13 @@ def _compare_backward(kind, hidden):
         names = {"Sigmoid": "a = Sigmoid(l) in the lesson's network MSE(y, Sigmoid(Linear(X, W, b)))",
                  "Linear": "l = Linear(X, W, b) in the lesson's network MSE(y, Sigmoid(Linear(X, W, b)))",
                  "MSE": "the lesson's cost MSE(y, a)"}
-        expected = _compare_backward_case(kind, 0, *lesson, outputs, names[kind])
-        _pin_lesson(kind, outputs, expected)
         values, sent = two
         inputs = ", ".join(f"{name} = {inline(v)}" for name, v in zip(_INPUT_NAMES[kind], values))
         label = (f"with two consumers; {inputs}; the consumers send back "
                  f"{inline(sent[0])} and {inline(sent[1])}")
-        _compare_backward_case(kind, 1, *two, outputs, label)
+        _compare_backward_case(kind, 1, *two, outputs, label)   # first: its numbers tell right from wrong clearly
+        expected = _compare_backward_case(kind, 0, *lesson, outputs, names[kind])
+        _pin_lesson(kind, outputs, expected)
         network = _random_network(rng)
         values, sent = _network_case(kind, *network)
         inputs = ", ".join(f"{name} = {inline(v)}" for name, v in zip("XWby", network))

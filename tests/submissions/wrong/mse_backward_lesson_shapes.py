@@ -1,5 +1,5 @@
 # the lesson's own MSE.backward: column gradients whatever the shapes, and no upstream gradient
-# expect: {"assignment": "ps4_backprop", "score": 10, "visible": true, "message": "reshape the gradient to the shape of the value it belongs to"}
+# expect: {"assignment": "ps4_backprop", "score": 10, "visible": true, "message": "a gradient always has the shape of the value it belongs to"}
 # %% mse_solution
 class MSE(miniflow.MSE):
     def backward(self):

@@ -1,5 +1,5 @@
 # subtracts a (m, 1) column from a (m,) row: broadcasts to an m x m table
-# expect: {"assignment": "ps3_forward", "score": 6, "visible": true, "message": "Reshape both to columns"}
+# expect: {"assignment": "ps3_forward", "score": 6, "visible": true, "message": "self.diff should be y - a as a column"}
 # %% mse_solution
 class MSE(miniflow.MSE):
     def forward(self):

@@ -1,5 +1,5 @@
 # hard-codes the two visible tests' answers and gives zeros otherwise
-# expect: {"assignment": "ps4_backprop", "score": 8, "visible": true, "message": "gives the lesson's numbers but not the right answer for other inputs"}
+# expect: {"assignment": "ps4_backprop", "score": 8, "visible": true, "message": "or numbers copied with a few digits"}
 # %% sigmoid_solution
 class Sigmoid(miniflow.Sigmoid):
     def backward(self):

@@ -1,5 +1,5 @@
 # runs forward and backward but never updates the trainables
-# expect: {"assignment": "ps5_sgd", "score": 3, "visible": true, "message": "it should be below 0.55"}
+# expect: {"assignment": "ps5_sgd", "score": 3, "visible": true, "message": "train never called sgd_update"}
 # %% train_solution
 def train(X_data, y_data, n_hidden=10, epochs=100, batch_size=11, learning_rate=0.05, seed=0):
     rng = np.random.default_rng(seed)
