@@ -50,7 +50,7 @@ from .inert import make_notebook_inert
 from .judge import (MESSAGE_LIMIT, cap_outputs, error_output, infrastructure_problem, limits_hit, short,
                     stop_reason, valid_outputs, load_probe_file)
 from .nbgrader_steps import SandboxAutograde, SharedEngines, load_config
-from .mounts import write_etc
+from .mounts import python_roots, write_etc
 from .sandbox import Limits, Sandbox, SandboxUnavailable
 from .stubs import write_stubbed_package
 
@@ -322,7 +322,7 @@ class Grader:
             if data_hash in private:
                 raise intake.Refused(f"{name} is a copy of the instructor's {private[data_hash]}")
             if head.startswith(b"SQLite format 3"):
-                raise intake.Refused(f"{name} is a database, not part of a submission")
+                raise intake.Refused(f"{name} is an SQLite database (such as a gradebook), not part of a submission")
             if name.endswith(".ipynb"):
                 text = data.decode("utf-8", errors="replace")
                 del data
@@ -374,7 +374,18 @@ class Grader:
             if not self.keep_scratch:
                 shutil.rmtree(self.scratch, ignore_errors=True)
 
+    def _check_interpreter_apart(self):
+        """The sandbox mounts the interpreter's folders: none of them may hold the course or the library."""
+        import miniflow
+        library = Path(miniflow.__file__).resolve().parent
+        for root in python_roots():
+            for private, what in ((self.root, "the course directory"), (library, "miniflow's source")):
+                if private == root or private.is_relative_to(root):
+                    raise GradingError(f"the interpreter's folder {root} holds {what} ({private}), and the sandbox "
+                                       "mounts the interpreter: use a virtual environment outside it")
+
     def _run(self):
+        self._check_interpreter_apart()
         sandbox = Sandbox(self.limits, sandboxed=True, etc=write_etc(self.scratch / "etc"))
         self.lib = self._build_lib(sandboxed=True)
         try:
@@ -446,7 +457,7 @@ class Grader:
                     submission.pending -= 1
                 if submission.pending == 0 and submission.student in in_flight:
                     del in_flight[submission.student]
-                    self._finish(submission)
+                    self._finish_contained(submission)
                     graded.append(submission.student)
                     if bar is not None:
                         bar.update(1)
@@ -684,6 +695,21 @@ class Grader:
                 path.unlink()
             elif path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
                 path.rmdir()
+
+    def _finish_contained(self, submission):
+        """Save one submission's grades; a failure zeroes that submission, and grading goes on."""
+        try:
+            self._finish(submission)
+        except Exception as error:
+            detail = f"the grader could not save this submission's grades ({type(error).__name__})"
+            self.log(f"error: {submission.student}: {detail}: {str(error)[:300]}")
+            try:
+                self._zero(submission.student, sorted(self.source_notebooks), "grader_error", detail, submission)
+                info = {"score": 0.0, "max_score": None, "parts": submission.parts, "limits": submission.problems,
+                        "notes": [], "seconds": 0.0}
+                self.claims.finish(self.assignment, submission.student, info)
+            except Exception as again:     # the claim stays running; the next run takes it up again
+                self.log(f"error: {submission.student}: not recorded ({type(again).__name__})")
 
     def _finish(self, submission):
         student = submission.student

@@ -36,7 +36,7 @@ def submit_entry(root, entry, port, student=None, scratch=None):
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     require("bwrap", "grading in a sandbox")
-    root = C.make_course(tmp_path_factory.mktemp("course"), timeout=5)
+    root = C.make_course(tmp_path_factory.mktemp("course"), timeout=10)
     scratch = tmp_path_factory.mktemp("scratch")
     with serving(CORRECT_ADD_FROM_SERVER) as port, scratch_in(scratch):
         for entry in CATALOGUE + CORRECT:
@@ -79,11 +79,13 @@ def test_hostile_submission_gets_its_expected_score_and_feedback(graded, entry):
     passed = {grade_id for grade_id, part in info["parts"].items() if part["passed"]}
     assert passed == entry.passes, info["parts"]
     assert info["score"] == sum(points[g] for g in entry.passes)
-    for grade_id, phrase in entry.message.items():
-        assert phrase in info["parts"][grade_id]["message"], info["parts"][grade_id]
+    for grade_id, phrase in entry.message.items():       # messages are wrapped: compare words, not lines
+        assert " ".join(phrase.split()) in " ".join(info["parts"][grade_id]["message"].split()), \
+            info["parts"][grade_id]
+    kinds = {hit["kind"] for hit in info["limits"]}
     if entry.limits:
-        kinds = {hit["kind"] for hit in info["limits"]}
         assert kinds & entry.limits, info["limits"]
+    assert "infrastructure" not in kinds, info["limits"]     # endless loops and the rest are the learner's
 
 
 def test_feedback_in_the_autograded_notebooks(graded):
@@ -146,7 +148,7 @@ def test_report_shows_scores_failures_and_limits(graded):
         assert (page.parent / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = page.read_text()
     assert f"{len(infos)} submissions" in text
-    assert "Add of 4. and 5. and 10. is wrong." in text           # the most common failure
+    assert "Add(x1, x2, x3) with x1 = 4., x2 = 5., x3 = 10. is wrong." in text     # the most common failure
     for student, limit in [("infinite_loop", "time limit"), ("memory_bomb", "memory limit"),
                            ("fork_bomb", "process limit"), ("network", "sandbox violation"),
                            ("os_exit", "kernel died"), ("corrupt_ipynb", "unreadable notebook")]:

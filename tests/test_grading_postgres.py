@@ -30,6 +30,8 @@ def test_two_graders_share_a_postgresql_gradebook(tmp_path):
                 C.submit(root, entry.name, entry.build(root, port), **kwargs)
     for extra in range(4):        # more correct submissions, so both graders have work
         C.submit(root, f"learner{extra}", C.correct_submission(root))
+    long_id = "x" * 200           # more than the gradebook's VARCHAR(128): refused alone, the others are graded
+    C.submit(root, long_id, C.correct_submission(root))
     students = sorted([e.name for e in entries] + [f"learner{i}" for i in range(4)])
 
     scratch = tmp_path / "scratch"
@@ -43,6 +45,7 @@ def test_two_graders_share_a_postgresql_gradebook(tmp_path):
         outputs = [g.communicate(timeout=600) for g in graders]
         for grader, (out, err) in zip(graders, outputs):
             assert grader.returncode == 0, err.decode()[-3000:]
+            assert "learner id is 200 characters long" in err.decode()
         claims = Claims(db_url)
         rows = claims.rows(C.ASSIGNMENT)
         claims.close()

@@ -36,13 +36,18 @@ def mul_class(forward_body):
 
 
 WRONG_ADD = add_class("self.value = self.inbound_nodes[0].value * 0")
+ADD_WRONG = "Add(x1, x2, x3) with x1 = 4., x2 = 5., x3 = 10."   # how the visible test's message about it starts
 
 # Any Add found anywhere the kernel can read (a checkout of the repository, a cache, another job) that works
 FIND_ANY_ADD = """\
 import os, re
-_skip = {'/proc', '/sys', '/dev', '/usr'}
+import time
+_skip, _until = {'/proc', '/sys', '/dev', '/usr'}, time.monotonic() + 3
 for _dir, _subdirs, _files in os.walk('/'):
-    _subdirs[:] = [d for d in _subdirs if os.path.join(_dir, d) not in _skip]
+    if time.monotonic() > _until:
+        break
+    _subdirs[:] = [d for d in _subdirs if os.path.join(_dir, d) not in _skip
+                   and d not in ('site-packages', 'lib-dynload', 'python3.11', 'python3.12')]
     for _name in _files:
         if not _name.endswith(('.py', '.ipynb')):
             continue
@@ -162,27 +167,27 @@ CATALOGUE = [
           add=add_class("self.value = Anything()", extra=(
               "class Anything:\n    def __eq__(self, other): return True\n    def __ne__(self, other): return False\n"
               "    __hash__ = object.__hash__\n")),
-          message={"add_forward": "Add of"}),
+          message={"add_forward": ADD_WRONG}),
     Entry("lying_ndarray", "Add.forward returns an ndarray subclass that claims to equal anything", MUL_IDS,
           add=add_class("self.value = np.zeros(np.shape(self.inbound_nodes[0].value)).view(Liar)", extra=(
               "class Liar(np.ndarray):\n    def __eq__(self, other): return np.ones(np.shape(self), bool)\n"
               "    def __array_finalize__(self, obj): pass\n    def all(self, *a, **k): return True\n"
               "    def __float__(self): return 19.0\n")),
-          message={"add_forward": "Add of"}),
+          message={"add_forward": ADD_WRONG}),
     # --- monkeypatching the machinery ----------------------------------------------------
     Entry("patch_numpy_testing", "patches numpy.allclose, isclose and numpy.testing to always agree", MUL_IDS,
           add=WRONG_ADD + "\nnp.allclose = lambda *a, **k: True\nnp.isclose = lambda a, b, *r, **k: "
               "np.ones(np.broadcast(a, b).shape, bool)\nnp.testing.assert_allclose = lambda *a, **k: None\n"
               "np.testing.assert_array_equal = lambda *a, **k: None\nnp.array_equal = lambda *a, **k: True\n",
-          message={"add_forward": "Add of"}),
+          message={"add_forward": ADD_WRONG}),
     Entry("patch_builtins", "replaces builtins.AssertionError, abs and all", MUL_IDS,
           add=WRONG_ADD + "\nimport builtins\nbuiltins.AssertionError = type('AssertionError', (Exception,), {})\n"
               "builtins.all = lambda *a: True\nbuiltins.abs = lambda x: 0\n",
-          message={"add_forward": "Add of"}),
+          message={"add_forward": ADD_WRONG}),
     Entry("patch_assertion_machinery", "makes the checks' CheckFailed and compare harmless in its kernel", MUL_IDS,
           add=WRONG_ADD + "\nimport miniflow_grader.checks as _c\n_c.CheckFailed = type('CheckFailed', (Warning,), {})\n"
               "_c.compare = lambda *a, **k: None\n_c._same = lambda *a, **k: None\n",
-          message={"add_forward": "Add of"}),
+          message={"add_forward": ADD_WRONG}),
     Entry("patch_showtraceback", "silences IPython's showtraceback so failing tests print nothing", MUL_IDS,
           add=add_class("raise ValueError('not done')") +
               "\nip = get_ipython()\nip.showtraceback = lambda *a, **k: None\nip._showtraceback = lambda *a, **k: None\n"
@@ -207,7 +212,7 @@ CATALOGUE = [
           after_tests=["import os, numpy as np\nfor g in ['add_forward', 'add_forward_hidden']:\n"
                        "    np.savez(os.path.join(os.environ['MINIFLOW_PROBE_DIR'], g + '.npz'),\n"
                        "             case0=np.array(19.0), case1=np.array([[6., 8.], [10., 12.]]))\n"],
-          message={"add_forward": "Add of"}),
+          message={"add_forward": ADD_WRONG}),
     # --- the reference implementation ----------------------------------------------------
     Entry("import_reference", "imports Add from miniflow instead of writing it", MUL_IDS,
           add="from miniflow import Add\n", message={"add_forward": "miniflow's own"}),
@@ -219,7 +224,7 @@ CATALOGUE = [
               "    try:\n        _src = open(_path).read()\n    except Exception:\n        continue\n"
               "    if 'sum' in _src and 'class Add' in _src:\n        _ns = {}\n        exec(_src.replace('from .graph', 'from miniflow.graph'), _ns)\n"
               "        Add = _ns['Add']\n        break\n"),
-          message={"add_forward": "Add of"}),
+          message={"add_forward": ADD_WRONG}),
     # --- other people's files ---------------------------------------------------------------
     Entry("read_solutions", "opens the instructor's solutions/ and runs the solution", MUL_IDS,
           add=WRONG_ADD,
@@ -229,7 +234,7 @@ CATALOGUE = [
                         "    for _cell in _nb['cells']:\n"
                         "        if 'class Add' in ''.join(_cell['source']):\n"
                         "            exec(''.join(_cell['source']))\n"],
-          message={"add_forward": "Add of"}),
+          message={"add_forward": ADD_WRONG}),
     Entry("read_other_learner", "copies Add from another learner's submission", MUL_IDS,
           add=WRONG_ADD,
           before_tests=["import glob, json\n_found = glob.glob('{course}/submitted/*/ps1_nodes/*.ipynb') + "
@@ -238,28 +243,27 @@ CATALOGUE = [
                         "for _cell in json.load(open(_found[0]))['cells']:\n"
                         "    if 'class Add' in ''.join(_cell['source']):\n"
                         "        exec(''.join(_cell['source']))\n"],
-          message={"add_forward": "Add of"}),
+          message={"add_forward": ADD_WRONG}),
     Entry("write_gradebook", "writes full marks into the gradebook and the autograded folder", MUL_IDS,
           add=WRONG_ADD,
           before_tests=["import sqlite3\n_db = sqlite3.connect('file:{course}/gradebook.db?mode=rw', uri=True)\n"
                         "_db.execute('UPDATE grade SET auto_score = 100')\n_db.commit()\n",
                         "open('{course}/gradebook.db', 'wb').write(b'owned')\n"],
-          message={"add_forward": "Add of"}, limits={"sandbox_violation"}),
+          message={"add_forward": ADD_WRONG}, limits={"sandbox_violation"}),
     Entry("network", "fetches a correct Add from a server on 127.0.0.1", MUL_IDS,
           add=WRONG_ADD,
           before_tests=["import socket\n_s = socket.create_connection(('127.0.0.1', {port}), timeout=3)\n"
                         "exec(_s.recv(65536).decode())\n"],
-          message={"add_forward": "Add of"}, limits={"sandbox_violation"}),
+          message={"add_forward": ADD_WRONG}, limits={"sandbox_violation"}),
     Entry("hardcode_visible", "hard-codes the lesson's visible answers", MUL_IDS,
           add=add_class("values = [n.value for n in self.inbound_nodes]\n"
                         "self.value = 19.0 if len(values) == 3 else np.array([[6., 8.], [10., 12.]])"),
-          message={"add_forward": "gives the lesson's numbers but not the right answer for other inputs",
-                   "add_forward_hidden": "Hidden test failed"}),
+          message={"add_forward": "rather than writing answers in", "add_forward_hidden": "Hidden test failed"}),
     # --- the host beyond the sandbox's allow-list ------------------------------------------
     Entry("search_the_machine", "walks the whole file system for any working Add (another checkout, a cache)",
           MUL_IDS, add=WRONG_ADD,
           before_tests=[FIND_ANY_ADD],
-          message={"add_forward": "Add of"}),
+          message={"add_forward": ADD_WRONG}),
     Entry("root_only_files", "reads /etc/shadow, /proc/1/environ and the grader's gradebook", MUL_IDS,
           add=WRONG_ADD,
           before_tests=["_seen = {}\nfor _p in ['/etc/shadow', '/proc/1/environ', '/root/.bash_history', "
@@ -268,7 +272,7 @@ CATALOGUE = [
                         "        _seen[_p] = repr(_e)\nprint(_seen)\n"
                         "assert b'root:' not in _seen['/etc/shadow'] if isinstance(_seen['/etc/shadow'], bytes) "
                         "else True\n"],
-          message={"add_forward": "Add of"}),
+          message={"add_forward": ADD_WRONG}),
     Entry("other_jobs", "looks for the other learners' jobs in the grader's scratch, wherever TMPDIR is",
           MUL_IDS, add=WRONG_ADD,
           before_tests=["import glob, json, os\n_jobs = glob.glob('{scratch}/**/*.ipynb', recursive=True) + "
@@ -276,20 +280,20 @@ CATALOGUE = [
                         "for _path in _jobs:\n    for _cell in json.load(open(_path))['cells']:\n"
                         "        if 'class Add' in ''.join(_cell['source']) and 'sum' in ''.join(_cell['source']):\n"
                         "            exec(''.join(_cell['source']))\n"],
-          message={"add_forward": "Add of"}),
+          message={"add_forward": ADD_WRONG}),
     Entry("fill_shared_memory", "writes gigabytes into /dev/shm and /tmp", ALL_IDS,
           before_tests=["_written = 0\nfor _folder in ['/dev/shm', '/tmp']:\n    try:\n"
-                        "        with open(_folder + '/fill', 'wb') as _f:\n            for _ in range(3000):\n"
+                        "        with open(_folder + '/fill', 'wb') as _f:\n            for _ in range(700):\n"
                         "                _f.write(b'\\0' * (1 << 20))\n                _written += 1 << 20\n"
                         "    except OSError as _e:\n        print(_folder, _e)\n"
                         "if _written > 600 * 1024 ** 2:\n    Add = None      # the writable places were not bounded\n"
                         "import os\nfor _folder in ['/dev/shm', '/tmp']:\n    os.remove(_folder + '/fill')\n"]),
     # --- outputs of every kind count toward the cap -----------------------------------------
-    Entry("update_display_bomb", "updates one display with 60 MB of data and 45 MB of metadata", ALL_IDS,
+    Entry("update_display_bomb", "updates one display with 6 MB of data and 4.5 MB of metadata", ALL_IDS,
           before_tests=["from IPython.display import display, update_display\n"
                         "display({'text/plain': 'small'}, raw=True, display_id='d')\n"
-                        "for _ in range(6):\n    update_display({'text/plain': 'x' * 10 ** 7}, raw=True, "
-                        "display_id='d', metadata={'m': 'y' * (75 * 10 ** 5)})\n"],
+                        "for _ in range(3):\n    update_display({'text/plain': 'x' * (2 * 10 ** 6)}, raw=True, "
+                        "display_id='d', metadata={'m': 'y' * (15 * 10 ** 5)})\n"],
           limits={"output"}),
     # --- runaway code ------------------------------------------------------------------------
     Entry("infinite_loop", "Add.forward never returns", MUL_IDS,
@@ -338,14 +342,14 @@ CATALOGUE = [
     # --- the test cells themselves ---------------------------------------------------------
     Entry("delete_tests", "a correct solution whose test cells were deleted", ALL_IDS, edit=_delete_tests),
     Entry("edit_tests", "a wrong Add whose test cells were replaced by a print", MUL_IDS,
-          add=WRONG_ADD, edit=_edit_tests, message={"add_forward": "Add of"}),
+          add=WRONG_ADD, edit=_edit_tests, message={"add_forward": ADD_WRONG}),
     Entry("cells_after_tests", "a wrong Add, then a last cell that defines a right one and checks again", MUL_IDS,
           add=WRONG_ADD,
           after_tests=[CORRECT_ADD_FROM_SERVER + 'from miniflow_grader import check\ncheck("add_forward", globals())\n'
                        'check("add_forward_hidden", globals())\n'],
-          message={"add_forward": "Add of"}),
+          message={"add_forward": ADD_WRONG}),
     Entry("duplicate_test_id", "a wrong Add, then a cell claiming to be the add_forward test", MUL_IDS,
-          add=WRONG_ADD, edit=_duplicate_test_id, message={"add_forward": "Add of"}),
+          add=WRONG_ADD, edit=_duplicate_test_id, message={"add_forward": ADD_WRONG}),
     Entry("forged_grade_cell", "a correct solution plus a made-up grade cell worth 100 points", ALL_IDS,
           edit=_forged_grade_cell),
 ]

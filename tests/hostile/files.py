@@ -169,7 +169,7 @@ FILE_ENTRIES = [
     FileEntry("collected_solution", "the notebook is a byte copy of the source version (a collected link)",
               _copy_of("solution_notebook"), refused="instructor's"),
     FileEntry("collected_gradebook", "an extra file is a copy of the gradebook", _copy_of("gradebook", "gb.txt"),
-              refused="instructor's"),
+              refused="database"),
     FileEntry("collected_shadow", "an extra file holds a copy of /etc/passwd (graded; never handed back)",
               _copy_of("passwd", "notes.txt")),
     FileEntry("collected_classmate", "the notebook is a byte copy of alice's (graded, and flagged)",
