@@ -154,7 +154,8 @@ class MountPlan:
             return [bwrap] + self.bwrap_args(limits) + tail + program
         staged = stage_dir()
         pids, memory = cgroup if cgroup is not None else (None, None)
-        return (["unshare", "--mount", "--", "/bin/sh", "-c", STAGE_SCRIPT, "sh",
+        # the shell dies with the grader (pdeathsig), and bwrap with the shell (--die-with-parent)
+        return (["setpriv", "--pdeathsig", "KILL", "--", "unshare", "--mount", "--", "/bin/sh", "-c", STAGE_SCRIPT, "sh",
                  str(pids or ""), str(memory or ""), staged]
                 + [source for source, _ in self.binds] + ["--"]
                 + ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--",

@@ -229,3 +229,50 @@ def test_grading_refuses_to_run_unsandboxed_unless_told(tmp_path):
     assert sum(r[3] for r in rows) == sum(C.points(root).values())
     assert (root / "reports" / C.ASSIGNMENT / "index.html").is_file()
     assert leftover_processes(scratch) == []
+
+
+DIES_WITH_GRADER = r"""
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from hostile import course as C
+from miniflow_grader.grade import Grader
+from miniflow_grader.mounts import write_etc
+from miniflow_grader.sandbox import Limits, Sandbox
+import nbformat
+tmp = Path(sys.argv[2])
+grader = Grader(C.ASSIGNMENT, tmp / "course", jobs=1, progress=False)
+grader.scratch = tmp / "scratch"
+grader.scratch.mkdir()
+lib = grader._build_lib(sandboxed=True)
+sandbox = Sandbox(Limits(wall_seconds=300, cell_timeout=300), sandboxed=True, etc=write_etc(grader.scratch / "etc"))
+job = grader.scratch / "job"
+(job / "work").mkdir(parents=True)
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("while True:\n    pass")])
+nbformat.write(nb, job / "work" / "loop.ipynb")
+sandbox.run(job, lib, "loop.ipynb", seed=1)
+"""
+
+
+def test_a_sandbox_dies_with_its_grader(tmp_path):
+    """A grader killed outright (SIGKILL: no clean-up runs) takes its sandboxes with it."""
+    require("bwrap", "grading in a sandbox")
+    import os
+    import signal
+    import time
+    C.make_course(tmp_path / "course")
+    grader = subprocess.Popen([sys.executable, "-c", DIES_WITH_GRADER, str(Path(__file__).parent), str(tmp_path)],
+                              env=C.env())
+    try:
+        deadline = time.monotonic() + 180
+        while not leftover_processes(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert leftover_processes(tmp_path), "the sandbox never started"
+        time.sleep(2)
+    finally:
+        os.kill(grader.pid, signal.SIGKILL)
+        grader.wait()
+    deadline = time.monotonic() + 30
+    while leftover_processes(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert leftover_processes(tmp_path) == []
