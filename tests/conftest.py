@@ -1,8 +1,60 @@
 """Run from any shell: nbgrader starts `alembic` and jupyter-book starts kernels as subprocesses,
-so the interpreter's own bin/ (the virtual environment's) comes first on PATH, as `make test` sets it."""
+so the interpreter's own bin/ (the virtual environment's) comes first on PATH, as `make test` sets it.
+
+A run that skipped tests for want of a system tool ends with one line naming the tools and the
+`apt-get install` command that would run those tests too."""
 import os
 import sys
+
+import pytest
 
 _bin = os.path.dirname(sys.executable)
 if os.environ.get("PATH", "").split(os.pathsep)[0] != _bin:
     os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Under `pytest -n N --dist loadgroup`, the tests of a module that builds a module-scoped fixture
+    (a graded course, a browser) run on one worker, so that fixture is built once, not once per worker."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        if any(fixture.scope == "module" and fixture.func.__module__ == item.module.__name__
+               for fixtures in item._fixtureinfo.name2fixturedefs.values() for fixture in fixtures):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+# What a skip message mentions -> (the tool's name, the Debian package that brings it).
+MISSING_TOOLS = {
+    "chromium": ("chromium", "chromium"),
+    "bwrap": ("bwrap", "bubblewrap"),
+    "bubblewrap": ("bwrap", "bubblewrap"),
+    "pg_ctl": ("PostgreSQL", "postgresql"),
+    "postgresql": ("PostgreSQL", "postgresql"),
+}
+
+
+def missing_tools(reasons):
+    """{tool: Debian package} for every tool that the skip `reasons` say is missing, in a fixed order."""
+    found = {}
+    for reason in reasons:
+        for word, (tool, package) in MISSING_TOOLS.items():
+            if word in reason.lower():
+                found[tool] = package
+    return dict(sorted(found.items()))
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter):
+    """The line comes after the short test summary, just above the final count."""
+    yield
+    skipped = terminalreporter.stats.get("skipped", [])
+    reasons = [str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+               for report in skipped]
+    tools = missing_tools(reasons)
+    if tools:
+        count = sum(1 for reason in reasons if missing_tools([reason]))
+        terminalreporter.write_line(
+            f"SKIPPED {count} tests that need {', '.join(tools)}: "
+            f"run them with `apt-get install {' '.join(dict.fromkeys(tools.values()))}`",
+            yellow=True, bold=True)

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import jupytext
 import pytest
+from jupyter_client import KernelManager
 from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError
 
 from book_site import ROOT, build_book, install_web_assets, jupyter_book_build, pages, tool_env
 
@@ -26,15 +28,45 @@ def test_book_builds_strictly(book):
     assert (book.html / "index.html").is_file()
 
 
+CELL_SECONDS = 60      # the slowest cell takes a few seconds; a kernel that stops answering fails in a minute
+
+
+@pytest.mark.timeout(5 * CELL_SECONDS)
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_runs_in_a_fresh_kernel(chapter, monkeypatch):
     monkeypatch.setenv("PATH", tool_env()["PATH"])
     notebook = jupytext.read(ROOT / f"{chapter}.md")
-    NotebookClient(notebook, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(ROOT / "book")}}).execute()
+    running = {}
+    client = NotebookClient(notebook, timeout=CELL_SECONDS, startup_timeout=CELL_SECONDS, kernel_name="python3",
+                            resources={"metadata": {"path": str(ROOT / "book")}},
+                            on_cell_start=lambda cell, cell_index: running.update(cell=cell, index=cell_index))
+    try:
+        client.execute()
+    except CellTimeoutError:
+        cell = running["cell"]
+        pytest.fail(f"{chapter}.md: cell {running['index']} (counting from 0) gave no reply in {CELL_SECONDS} s:\n"
+                    f"{cell.source[:300]}", pytrace=False)
     errors = [output for cell in notebook.cells for output in cell.get("outputs", [])
               if output.get("output_type") == "error"]
     assert not errors, errors
+
+
+def test_a_kernel_starts_and_stops_without_a_word(tmp_path, monkeypatch):
+    """Nothing on the kernel's own stderr: no warning about its transport, nothing a learner must ignore."""
+    monkeypatch.setenv("PATH", tool_env()["PATH"])
+    log = tmp_path / "kernel.stderr"
+    with log.open("w") as stderr:
+        manager = KernelManager(kernel_name="python3")
+        manager.start_kernel(stderr=stderr)
+        try:
+            client = manager.client()
+            client.start_channels()
+            client.wait_for_ready(timeout=CELL_SECONDS)
+            assert client.execute_interactive("6 * 7", timeout=CELL_SECONDS)["content"]["status"] == "ok"
+            client.stop_channels()
+        finally:
+            manager.shutdown_kernel()
+    assert log.read_text() == ""
 
 
 class _Assets(HTMLParser):
