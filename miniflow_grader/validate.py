@@ -2,14 +2,16 @@
 
     python -m miniflow_grader.validate exercises/ps4_backprop/ps4_backprop.ipynb [more.ipynb ...]
 
-Prints each failing test with its message, and exits with status 1 if any test fails
-(0 when all pass), so it also works in scripts.
+Prints each failing test with its message first (what is wrong, then a hint), wrapped to fit a
+terminal, and exits with status 1 if any test fails (0 when all pass), so it also works in scripts.
 """
 import argparse
 import os
 import re
 import sys
 from pathlib import Path
+
+from miniflow_grader.checks.common import WIDTH, wrap
 
 
 def _config():
@@ -53,8 +55,9 @@ def main(argv=None):
         for cell in failed:
             first = cell["source"].splitlines()[0].strip('"') if cell["source"] else "(empty cell)"
             called = re.search(r'check\("(\w+)"', cell["source"])
-            print(f"FAILED  {called.group(1) + ': ' if called else ''}{first}\n"
-                  f"{_indent(_message(cell['raw_error']))}\n")
+            print(f"FAILED  {called.group(1) if called else 'a test'}\n"
+                  f"{_indent(_message(cell['raw_error']))}\n"
+                  f"{_indent(wrap('(This test checks: ' + first + ')', WIDTH - 4))}\n")
         if not failed and not changed:
             print(f"{path}: every visible test passed")
         else:
@@ -64,10 +67,21 @@ def main(argv=None):
 
 
 def _message(error):
-    """A failed check's own message (what is wrong, how to fix it), or the whole traceback of any other error."""
+    """A failed check's own message (what is wrong, then how to fix it), or the end of any other error's traceback.
+
+    Wrapped to fit a terminal or a dialog; a traceback is cut to its last lines, which name the error and the
+    line that raised it.
+    """
     plain = re.sub(r"\x1b\[[0-9;]*m", "", error)
     start = plain.rfind("CheckFailed: ")
-    return plain[start:] if start >= 0 else plain
+    if start >= 0:
+        return wrap(plain[start + len("CheckFailed: "):])   # the check wrapped it already
+    lines = [line for line in plain.splitlines() if line.strip() and not line.startswith("[... skipping")]
+    shown = lines[-TRACEBACK_LINES:]
+    return wrap(("...\n" if len(lines) > len(shown) else "") + "\n".join(shown), WIDTH - 4)
+
+
+TRACEBACK_LINES = 4   # of an error that is not a failed check: where it was raised, and what it is
 
 
 def _indent(text):

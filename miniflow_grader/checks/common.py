@@ -32,8 +32,7 @@ class CheckFailed(AssertionError):
 
     def _render_traceback_(self):
         """What IPython shows for a failed check (and so nbgrader's Validate dialog): the message, no frames."""
-        lines = wrap(str(self)).splitlines() or [""]
-        return [f"CheckFailed: {lines[0]}", *lines[1:]]
+        return wrap(f"CheckFailed: {self}").splitlines()
 
 
 WIDTH = 90   # characters per line of a message: Validate's dialog and the feedback page cut longer ones
