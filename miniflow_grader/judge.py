@@ -71,11 +71,13 @@ def infrastructure_problem(run):
     One that times out with the kernel idle, or before the kernel acknowledged
     the cell, or a kernel that never started, is not.
     """
+    timeouts = [e for e in run.events if e.get("event") == "timeout"]
+    if timeouts and timeouts[0].get("kernel") in ("idle", "unacknowledged"):
+        # only the first: after a learner's cell that ignores the interrupt, the next ones go unacknowledged too
+        return (f"the kernel stopped answering in cell {timeouts[0].get('cell')} while it was not running "
+                f"anything ({timeouts[0].get('kernel')})")
     for event in run.events:
         kind, cell = event.get("event"), event.get("cell")
-        if kind == "timeout" and event.get("kernel") in ("idle", "unacknowledged"):
-            return (f"the kernel stopped answering in cell {cell} while it was not running anything "
-                    f"({event.get('kernel')})")
         if kind in ("runner_error", "kernel_died") and cell is None:
             return f"the kernel did not start ({str(event.get('detail', kind))[:200]})"
     if not run.finished and not run.cells and not run.wall_killed and not run.memory_killed:
@@ -159,7 +161,7 @@ def limits_hit(run, cell_outputs, grade_cells, limits):
         if index in test_cells:
             continue
         for output in outputs:
-            if output.get("output_type") == "stream" and "MemoryError" in str(output.get("text", ""))[-2000:]:
+            if output.get("output_type") == "stream" and "MemoryError" in str(output.get("text", "")):
                 hits.append({"kind": "memory", "detail": f"cell {index}: the kernel ran out of memory"})
                 continue
             if output.get("output_type") != "error":

@@ -48,6 +48,7 @@ def _venv():
     BASE.chmod(0o755)
     subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True, capture_output=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run(pip + ["--upgrade", "pip"], check=True, capture_output=True, timeout=600)   # Debian's is old
     subprocess.run(pip + ["-r", str(requirements)], check=True, capture_output=True, timeout=1800)
     source = BASE / f"src-{key}"              # a copy: building in the repository would leave files there
     shutil.rmtree(source, ignore_errors=True)
@@ -65,11 +66,15 @@ def _venv():
     return venv
 
 
+def _sbin(tool):
+    return shutil.which(tool) or f"/usr/sbin/{tool}"
+
+
 def _user():
     try:
         return pwd.getpwnam(USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER],
+        subprocess.run([_sbin("useradd"), "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER],
                        check=True, capture_output=True)
         return pwd.getpwnam(USER)
 
@@ -95,7 +100,7 @@ def graded():
         os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
     env = {"PATH": f"{venv}/bin:/usr/bin:/bin", "HOME": str(root), "LANG": "C.UTF-8"}
     started = time.monotonic()
-    done = subprocess.run(["runuser", "-u", USER, "--", str(venv / "bin" / "python"), "-m", "miniflow_grader.grade",
+    done = subprocess.run([_sbin("runuser"), "-u", USER, "--", str(venv / "bin" / "python"), "-m", "miniflow_grader.grade",
                            C.ASSIGNMENT, "--no-progress", "--jobs", "2", "--timeout", "120"],
                           cwd=root, env=env, capture_output=True, text=True, timeout=1200)
     seconds = time.monotonic() - started

@@ -249,7 +249,7 @@ CATALOGUE = [
           before_tests=["import sqlite3\n_db = sqlite3.connect('file:{course}/gradebook.db?mode=rw', uri=True)\n"
                         "_db.execute('UPDATE grade SET auto_score = 100')\n_db.commit()\n",
                         "open('{course}/gradebook.db', 'wb').write(b'owned')\n"],
-          message={"add_forward": ADD_WRONG}, limits={"sandbox_violation"}),
+          message={"add_forward": ADD_WRONG}),     # the course does not exist in the sandbox: nothing to deny
     Entry("network", "fetches a correct Add from a server on 127.0.0.1", MUL_IDS,
           add=WRONG_ADD,
           before_tests=["import socket\n_s = socket.create_connection(('127.0.0.1', {port}), timeout=3)\n"
