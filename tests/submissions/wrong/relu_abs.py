@@ -1,0 +1,15 @@
+# ReLU.forward takes |x|
+# expect: {"assignment": "ps6_classification", "score": 13, "visible": true, "message": "that is |x|"}
+# %% relu_solution
+class ReLU(Node):
+    r"""$\max(0, x)$."""
+
+    def __init__(self, x, name=None):
+        super().__init__([x], name)
+
+    def forward(self):
+        self.value = np.abs(self.inbound_nodes[0].value)
+
+    def backward(self):
+        x = self.inbound_nodes[0]
+        self.gradients[x] = (x.value > 0) * self.upstream_gradient()

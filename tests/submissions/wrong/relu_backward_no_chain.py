@@ -1,0 +1,15 @@
+# ReLU.backward forgets the upstream gradient
+# expect: {"assignment": "ps6_classification", "score": 13, "visible": true, "message": "multiply the local derivative by the gradient the consumers sent back"}
+# %% relu_solution
+class ReLU(Node):
+    r"""$\max(0, x)$."""
+
+    def __init__(self, x, name=None):
+        super().__init__([x], name)
+
+    def forward(self):
+        self.value = np.maximum(self.inbound_nodes[0].value, 0)
+
+    def backward(self):
+        x = self.inbound_nodes[0]
+        self.gradients[x] = (x.value > 0).astype(float)

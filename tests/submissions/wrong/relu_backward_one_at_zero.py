@@ -1,0 +1,15 @@
+# ReLU.backward takes the derivative 1 at x = 0
+# expect: {"assignment": "ps6_classification", "score": 13, "visible": true, "message": "at exactly x = 0 the derivative is 0 here"}
+# %% relu_solution
+class ReLU(Node):
+    r"""$\max(0, x)$."""
+
+    def __init__(self, x, name=None):
+        super().__init__([x], name)
+
+    def forward(self):
+        self.value = np.maximum(self.inbound_nodes[0].value, 0)
+
+    def backward(self):
+        x = self.inbound_nodes[0]
+        self.gradients[x] = (x.value >= 0) * self.upstream_gradient()
