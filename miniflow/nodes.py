@@ -148,13 +148,14 @@ class SoftmaxCrossEntropy(Node):
     def forward(self):
         labels, logits = self.inbound_nodes
         self.classes = _class_labels(self, labels.value, logits.value)   # (n,) integers
-        self.rows = np.arange(len(self.classes))
+        if len(getattr(self, "rows", ())) != len(self.classes):
+            self.rows = np.arange(len(self.classes))                    # 0..n-1, to pick each row's true class
         z = logits.value - logits.value.max(axis=1, keepdims=True)      # largest logit 0: exp cannot overflow
         e = np.exp(z)
         total = e.sum(axis=1, keepdims=True)                            # at least e**0 = 1
         self.probabilities = e / total                                  # (n, k), each row sums to 1
         # -log p of the true class = log-sum-exp - its logit: never log(0), even where p rounds to 0
-        self.value = np.mean(np.log(total[:, 0]) - z[self.rows, self.classes])
+        self.value = (np.log(total).sum() - z[self.rows, self.classes].sum()) / len(self.rows)
 
     def backward(self):
         labels, logits = self.inbound_nodes
@@ -215,6 +216,9 @@ def _check_linear_shapes(node, X, W, b):
 def _class_labels(node, labels, logits):
     """`labels` as n integer classes 0..k-1 for `logits` of shape (n, k), or an error saying what is wrong."""
     logits_shape, labels_shape = np.shape(logits), np.shape(labels)
+    if (len(logits_shape) == 2 and labels_shape == logits_shape[:1] and isinstance(labels, np.ndarray)
+            and labels.dtype.kind in "iu" and labels.size and 0 <= labels.min() and labels.max() < logits_shape[1]):
+        return labels                                                   # the usual case, in two reductions
     expected = (f"{type(node).__name__} {node.name!r} needs logits of shape (n, k) and labels of shape (n,) "
                 f"holding class numbers 0..k-1")
     if len(logits_shape) != 2 or logits_shape[1] == 0:
@@ -224,8 +228,6 @@ def _class_labels(node, labels, logits):
         hint = " (a column? use labels.ravel())" if labels_shape == (n, 1) else ""
         raise MiniflowError(f"{expected}; got logits {logits_shape} and labels {labels_shape}{hint}")
     labels = np.asarray(labels)
-    if labels.dtype.kind in "iu" and n and 0 <= labels.min() and labels.max() < k:
-        return labels                                                   # the usual case, in two reductions
     bad = labels != np.round(labels) if labels.dtype.kind == "f" else np.zeros(n, dtype=bool)
     problem = "are not whole numbers"
     if not bad.any():
