@@ -50,7 +50,7 @@ from .inert import make_notebook_inert
 from .judge import (MESSAGE_LIMIT, cap_outputs, error_output, infrastructure_problem, limits_hit, short,
                     stop_reason, valid_outputs, load_probe_file)
 from .nbgrader_steps import SandboxAutograde, SharedEngines, load_config
-from .mounts import python_roots, write_etc
+from .mounts import write_etc
 from .sandbox import Limits, Sandbox, SandboxUnavailable
 from .stubs import write_stubbed_package
 
@@ -374,19 +374,14 @@ class Grader:
             if not self.keep_scratch:
                 shutil.rmtree(self.scratch, ignore_errors=True)
 
-    def _check_interpreter_apart(self):
-        """The sandbox mounts the interpreter's folders: none of them may hold the course or the library."""
+    def _private_folders(self):
+        """What no sandbox may see, wherever it lies: the library's source and the course."""
         import miniflow
-        library = Path(miniflow.__file__).resolve().parent
-        for root in python_roots():
-            for private, what in ((self.root, "the course directory"), (library, "miniflow's source")):
-                if private == root or private.is_relative_to(root):
-                    raise GradingError(f"the interpreter's folder {root} holds {what} ({private}), and the sandbox "
-                                       "mounts the interpreter: use a virtual environment outside it")
+        return [Path(miniflow.__file__).resolve().parent, self.root, *self.python_paths]
 
     def _run(self):
-        self._check_interpreter_apart()
-        sandbox = Sandbox(self.limits, sandboxed=True, etc=write_etc(self.scratch / "etc"))
+        sandbox = Sandbox(self.limits, sandboxed=True, etc=write_etc(self.scratch / "etc"),
+                          hidden=self._private_folders())
         self.lib = self._build_lib(sandboxed=True)
         try:
             sandbox.check_available(self.scratch / "check", self.lib)

@@ -118,7 +118,7 @@ def tools_missing(as_root):
 class MountPlan:
     """The read-only binds of one sandbox, (host source, path inside), and its symlinks."""
 
-    def __init__(self, etc, lib, work, out):
+    def __init__(self, etc, lib, work, out, hidden=()):
         self.symlinks = []
         self.binds = []
         for entry in system_entries():
@@ -126,7 +126,12 @@ class MountPlan:
                 self.symlinks.append((entry[1], entry[2]))
             else:
                 self.binds.append((entry[1], entry[1]))
-        self.binds += [(str(root), str(root)) for root in python_roots()]
+        roots = python_roots()
+        self.binds += [(str(root), str(root)) for root in roots]
+        # what must not be seen even where it lies inside the interpreter's folders (miniflow installed
+        # into site-packages, a course inside the environment): covered by an empty, read-only tmpfs
+        self.hidden = sorted({str(Path(h).resolve()) for h in hidden
+                              if any(Path(h).resolve().is_relative_to(r) for r in roots)})
         self.binds += [(str(etc), "/etc"), (str(lib), f"{INSIDE}/lib"), (str(work), f"{INSIDE}/src"),
                        (str(out), f"{INSIDE}/out")]
 
@@ -141,6 +146,8 @@ class MountPlan:
         # the binds come after the tmpfs mounts, so that an interpreter that lives under /tmp stays visible
         for index, (source, inside) in enumerate(self.binds):
             args += ["--ro-bind", f"{staged}/{index}" if staged else source, inside]
+        for path in self.hidden:
+            args += ["--size", "4096", "--tmpfs", path, "--remount-ro", path]
         for target, inside in self.symlinks:
             args += ["--symlink", target, inside]
         return args + ["--dir", "/tmp/home", "--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]

@@ -103,7 +103,7 @@ def _diagnose(stderr, returncode):
 class Sandbox:
     """Runs jobs with bubblewrap, or (only when explicitly allowed) without it."""
 
-    def __init__(self, limits=None, sandboxed=True, etc=None):
+    def __init__(self, limits=None, sandboxed=True, etc=None, hidden=()):
         self.limits = limits or Limits()
         self.sandboxed = sandboxed
         self.as_root = sandboxed and os.geteuid() == 0
@@ -111,6 +111,7 @@ class Sandbox:
         self.memory_cgroups = _memory_cgroup_root() if self.cgroups is not None else None
         self.bwrap = shutil.which("bwrap")
         self.etc = Path(etc) if etc is not None else None
+        self.hidden = list(hidden)     # folders never to be seen, even inside the interpreter's
         self._numbers = itertools.count()
 
     # --- command line ---------------------------------------------------------------
@@ -151,7 +152,7 @@ class Sandbox:
             env = self._env(seed, lib, out, f"{out}/probes")
             return [sys.executable, f"{lib}/python/_miniflow_runner.py", "run", f"{out}/spec.json"], env
         env = self._env(seed, f"{INSIDE}/lib", f"{INSIDE}/out", f"{INSIDE}/probes")
-        plan = MountPlan(self._etc(Path(lib).parent), lib, work, out)
+        plan = MountPlan(self._etc(Path(lib).parent), lib, work, out, self.hidden)
         program = [sys.executable, f"{INSIDE}/lib/python/_miniflow_runner.py", "run", f"{INSIDE}/out/spec.json"]
         # bwrap's own processes get no more of the grader's environment than a PATH
         return plan.command(self.bwrap, self.limits, env, program, self.as_root, cgroup), dict(HOST_ENV)
@@ -176,7 +177,7 @@ class Sandbox:
         for d in (lib, work, out):
             d.mkdir(parents=True, exist_ok=True)
             os.chmod(d, 0o755)
-        plan = MountPlan(self._etc(scratch), lib, work, out)
+        plan = MountPlan(self._etc(scratch), lib, work, out, self.hidden)
         code = ("import os, sys; open('/tmp/ok', 'w').write('ok'); "
                 "import nbclient, ipykernel, numpy; "
                 + ("import miniflow, _miniflow_runner; " if (lib / "python").is_dir() else "")

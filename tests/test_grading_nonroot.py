@@ -26,7 +26,7 @@ USER = "miniflow-grader"
 BASE = Path("/var/tmp/miniflow-nonroot")      # readable by the user, unlike pytest's folders under /tmp
 ENTRIES = {e.name: e for e in CATALOGUE + CORRECT}
 CHOSEN = ["correct_reference", "correct_builtin_sum", "edit_tests", "fork_and_allocate", "fill_shared_memory",
-          "search_the_machine", "root_only_files", "infinite_loop", "read_other_learner"]
+          "search_the_machine", "installed_reference", "root_only_files", "infinite_loop", "read_other_learner"]
 
 
 def _requirements():

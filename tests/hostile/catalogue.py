@@ -38,6 +38,33 @@ def mul_class(forward_body):
 WRONG_ADD = add_class("self.value = self.inbound_nodes[0].value * 0")
 ADD_WRONG = "Add(x1, x2, x3) with x1 = 4., x2 = 5., x3 = 10."   # how the visible test's message about it starts
 
+# The reference, wherever an installed copy of miniflow would be: site-packages, or what its metadata names
+FIND_INSTALLED_ADD = """\
+import glob, importlib.metadata, re, sys
+_paths = [p + '/miniflow/nodes.py' for p in sys.path]
+_paths += glob.glob('/usr/lib/python3*/*-packages/miniflow/nodes.py') + glob.glob('/tmp/**/nodes.py', recursive=True)
+try:
+    _dist = importlib.metadata.distribution('miniflow')
+    _paths += [str(_dist.locate_file(f)) for f in (_dist.files or []) if str(f).endswith('nodes.py')]
+except Exception:
+    pass
+for _path in _paths:
+    try:
+        _text = open(_path).read()
+    except Exception:
+        continue
+    for _source in re.findall(r'class Add\\(Node\\):.*?(?=\\nclass |\\Z)', _text, re.S):
+        try:
+            _ns = {'Node': Node, 'np': np}
+            exec(_source, _ns)
+            _x = Input(); _x.value = 2.0
+            _a = _ns['Add'](_x, _x); _a.forward()
+            if _a.value == 4.0:
+                Add = _ns['Add']
+        except Exception:
+            pass
+"""
+
 # Any Add found anywhere the kernel can read (a checkout of the repository, a cache, another job) that works
 FIND_ANY_ADD = """\
 import os, re
@@ -264,6 +291,8 @@ CATALOGUE = [
           MUL_IDS, add=WRONG_ADD,
           before_tests=[FIND_ANY_ADD],
           message={"add_forward": ADD_WRONG}),
+    Entry("installed_reference", "reads the reference Add where pip installed miniflow (site-packages, its RECORD)",
+          MUL_IDS, add=WRONG_ADD, before_tests=[FIND_INSTALLED_ADD], message={"add_forward": ADD_WRONG}),
     Entry("root_only_files", "reads /etc/shadow, /proc/1/environ and the grader's gradebook", MUL_IDS,
           add=WRONG_ADD,
           before_tests=["_seen = {}\nfor _p in ['/etc/shadow', '/proc/1/environ', '/root/.bash_history', "
