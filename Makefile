@@ -70,6 +70,7 @@ mutation: setup
 
 bench: setup
 	$(BIN)/python benchmarks/train_step.py
+	$(BIN)/python benchmarks/digits.py
 
 clean:
 	rm -rf _build mutants

@@ -1,12 +1,20 @@
 """Time one SGD step of the lesson's network in miniflow and in hand-written NumPy.
 
-The network is Linear -> Sigmoid -> Linear -> MSE. Both versions run the same
-algorithm on the same data: forward, backward (every gradient miniflow computes),
-and an SGD update of W1, b1, W2, b2. The two are timed interleaved in one process,
-so machine noise hits both alike; the script prints the ratio miniflow / NumPy.
+The network is Linear -> Sigmoid -> Linear -> MSE. Every version runs the same
+algorithm on the same data: forward, backward, and an SGD update of W1, b1, W2, b2.
+There are two NumPy baselines:
+
+* "all gradients" computes every gradient miniflow computes, X's and y's included,
+  and assigns new arrays in the update, as miniflow does;
+* "user" is what a user would write by hand: only the four parameter gradients,
+  and updates in place.
+
+The three are timed interleaved in one process, round after round, so machine noise
+hits them alike; the script prints the median over the rounds of each round's ratio
+miniflow / NumPy.
 
     python benchmarks/train_step.py            # both sizes
-    python benchmarks/train_step.py --repeat 9
+    python benchmarks/train_step.py --repeat 61
 """
 import argparse
 import timeit
@@ -82,30 +90,59 @@ def numpy_step(data):
     return step
 
 
+def user_step(data):
+    """The step a user writes by hand: the parameters' gradients only, updated in place."""
+    p = {k: v.copy() for k, v in data.items()}
+    X, y, W1, b1, W2, b2 = (p[k] for k in ("X", "y", "W1", "b1", "W2", "b2"))
+    y_column = y.reshape(-1, 1)
+
+    def step():
+        # forward
+        s1 = expit(X @ W1 + b1)
+        diff = y_column - (s1 @ W2 + b2)
+        cost = np.mean(diff ** 2)
+        # backward: W1, b1, W2 and b2 only
+        d_l2 = (-2 / diff.size) * diff
+        d_l1 = d_l2 @ W2.T
+        d_l1 *= s1 * (1 - s1)
+        # update (sgd), in place
+        p["W2"] -= LEARNING_RATE * (s1.T @ d_l2)
+        p["b2"] -= LEARNING_RATE * d_l2.sum(axis=0)
+        p["W1"] -= LEARNING_RATE * (X.T @ d_l1)
+        p["b1"] -= LEARNING_RATE * d_l1.sum(axis=0)
+        return cost
+    return step
+
+
 def measure(batch, hidden, repeat):
+    """Median step times, and the medians of each round's ratios miniflow / all gradients and miniflow / user."""
     data = make_data(batch, hidden)
-    ours, theirs = miniflow_step(data), numpy_step(data)
+    steps = {"miniflow": miniflow_step(data), "numpy": numpy_step(data), "user": user_step(data)}
     # Same algorithm: one step from the same start gives the same cost.
-    assert np.isclose(ours(), theirs()[0])
-    number = max(1, int(0.05 / max(timeit.timeit(theirs, number=3) / 3, 1e-7)))
-    ours_times, numpy_times = [], []
-    for _ in range(repeat):          # interleave, so drifts in machine speed hit both
-        ours_times.append(timeit.timeit(ours, number=number) / number)
-        numpy_times.append(timeit.timeit(theirs, number=number) / number)
-    return min(ours_times), min(numpy_times)
+    first = steps["miniflow"]()
+    assert np.isclose(first, steps["numpy"]()[0]) and np.isclose(first, steps["user"]())
+    number = max(1, int(0.02 / max(timeit.timeit(steps["user"], number=3) / 3, 1e-7)))
+    times = {name: [] for name in steps}
+    order = list(steps)
+    for i in range(repeat):          # interleave, and rotate who goes first, so drifts in machine speed hit all
+        for name in order[i % 3:] + order[:i % 3]:
+            times[name].append(timeit.timeit(steps[name], number=number) / number)
+    ours = np.array(times["miniflow"])
+    return ({name: float(np.median(t)) for name, t in times.items()},
+            float(np.median(ours / np.array(times["numpy"]))), float(np.median(ours / np.array(times["user"]))))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=41, help="interleaved rounds (default 41)")
     args = parser.parse_args()
-    print(f"{'batch':>6} {'hidden':>6} {'miniflow':>12} {'numpy':>12} {'ratio':>7} {'target':>7}")
+    print(f"{'batch':>6} {'hidden':>6} {'miniflow':>12} {'all grads':>12} {'ratio':>7} {'target':>7}"
+          f"    {'user':>12} {'ratio':>7}")
     for batch, hidden, target in SIZES:
-        ours, theirs = measure(batch, hidden, args.repeat)
-        ratio = ours / theirs
+        times, ratio, user_ratio = measure(batch, hidden, args.repeat)
         verdict = "ok" if ratio <= target else "SLOWER THAN TARGET"
-        print(f"{batch:>6} {hidden:>6} {ours * 1e6:>10.1f}us {theirs * 1e6:>10.1f}us "
-              f"{ratio:>7.2f} {target:>6.2f}x  {verdict}")
+        print(f"{batch:>6} {hidden:>6} {times['miniflow'] * 1e6:>10.1f}us {times['numpy'] * 1e6:>10.1f}us "
+              f"{ratio:>7.2f} {target:>6.2f}x    {times['user'] * 1e6:>10.1f}us {user_ratio:>7.2f}  {verdict}")
 
 
 if __name__ == "__main__":
