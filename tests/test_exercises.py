@@ -277,6 +277,28 @@ def test_each_wrong_submission_gets_its_score_and_message(wrong, monkeypatch):
         assert message.startswith("CheckFailed: "), message
 
 
+#: Entries whose checks are quick to run many times: every one but those that train a network.
+QUICK = [w for w in CATALOGUE if "train_solution" not in w.replacements]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("wrong", QUICK, ids=lambda w: w.name)
+def test_a_deterministic_mistake_fails_the_same_checks_whatever_the_grading_seed(wrong):
+    """Hidden cases have a fixed form and only random values, so a mistake's score does not depend on the seed."""
+    namespace = namespace_of(wrong.assignment, wrong.replacements)
+    grade_ids = [g for g in GRADE_IDS if CHECKS[g].assignment == wrong.assignment and g not in ("train", "train_hidden")]
+    verdicts = {}
+    for seed in range(8):
+        failed = []
+        for grade_id in grade_ids:
+            try:
+                run(grade_id, namespace, seed)
+            except CheckFailed:
+                failed.append(grade_id)
+        verdicts.setdefault(tuple(failed), []).append(seed)
+    assert len(verdicts) == 1, verdicts
+
+
 def test_solutions_score_full_marks_in_process(monkeypatch):
     monkeypatch.setenv("MINIFLOW_SEED", "9")
     for assignment in ASSIGNMENTS:

@@ -35,6 +35,15 @@ class Mul(Node):
         while True:
             pass
 """
+HIDDEN_ONLY = """
+class Add(Node):
+    def __init__(self, *inputs, name=None):
+        super().__init__(inputs, name)
+
+    def forward(self):
+        values = [n.value for n in self.inbound_nodes]
+        self.value = sum(values) if len(values) > 1 else 0 * values[0]   # wrong for a single input only
+"""
 WRONG_SIGMOID = """
 class Sigmoid(miniflow.Sigmoid):
     def backward(self):
@@ -86,6 +95,7 @@ def course(tmp_path_factory):
     for wrong in CATALOGUE:
         submit(course, wrong.name, wrong.assignment, build_submission(wrong.assignment, wrong.replacements))
     submit(course, "looping", "ps1_nodes", build_submission("ps1_nodes", {"mul_solution": LOOPING.strip()}))
+    submit(course, "hidden_only", "ps1_nodes", build_submission("ps1_nodes", {"add_solution": HIDDEN_ONLY.strip()}))
     submit(course, "tampering", "ps4_backprop", tampered())
     submit(course, "unreadable", "ps1_nodes", '{"cells": [ this is not a notebook')
     archive = course / "downloaded" / "ps2_topological_sort" / "archive"
@@ -235,7 +245,7 @@ def all_feedback(course):
 
 def test_every_graded_submission_gets_feedback(course):
     course, logs = course
-    expected = 2 * len(ASSIGNMENTS) + len(CATALOGUE) + 3   # and looping, tampering, lovelaceada
+    expected = 2 * len(ASSIGNMENTS) + len(CATALOGUE) + 4   # and looping, hidden_only, tampering, lovelaceada
     assert len(all_feedback(course)) == expected, [logs[a + " feedback"].stderr[-2000:] for a in ASSIGNMENTS]
 
 
@@ -246,16 +256,29 @@ def test_feedback_shows_neither_hidden_test_source_nor_their_tracebacks(course):
         assert "BEGIN HIDDEN TESTS" not in html, page
         assert not re.search(r"check\(.{0,80}_hidden", html), page
     # Only hidden tests fail here: the page must not carry their messages or tracebacks.
-    html = feedback(course, "sort_counts_edges_once", "ps2_topological_sort")
+    assert scores(course, "hidden_only", "ps1_nodes") == {"add_forward": 2, "add_forward_hidden": 0,
+                                                           "mul_forward": 2, "mul_forward_hidden": 1}
+    html = feedback(course, "hidden_only", "ps1_nodes")
     assert "Hidden test failed" in html
-    assert "CheckFailed" not in html and "Traceback" not in html and "never became ready" not in html
+    assert "CheckFailed" not in html and "Traceback" not in html and not says(html, "on input(s) of shape(s)")
     # The visible and the hidden test fail here: the visible one's message shows, the hidden one's does not.
     html = feedback(course, "add_hardcoded_lesson", "ps1_nodes")
-    assert "Hidden test failed" in html and "rather than writing the answer in" in html
+    assert "Hidden test failed" in html and says(html, "rather than writing answers in")
     assert "visible test&#39;s example" not in html and "answer to the visible" not in html
     html = feedback(course, "looping", "ps1_nodes")
     assert "Hidden test failed" in html
     assert html.count("Timeout") <= 2   # the try-it cell and the visible test, not the hidden one
+
+
+def test_a_right_submission_gets_feedback_with_no_error_in_any_cell(course):
+    course, _ = course
+    for assignment in ASSIGNMENTS:
+        nb = autograded(course, "solution", assignment)
+        errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
+                  or o.get("name") == "stderr" and "Error" in o.get("text", "")]
+        assert not errors, (assignment, errors)
+        html = feedback(course, "solution", assignment)
+        assert "Traceback" not in html and "NotImplementedError" not in html, assignment
 
 
 def test_feedback_still_shows_visible_test_messages(course):
