@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import html
 import importlib
+import importlib.util
 import json
 import os
 import queue
@@ -52,6 +53,7 @@ from .judge import (MESSAGE_LIMIT, cap_outputs, error_output, infrastructure_pro
 from .nbgrader_steps import SandboxAutograde, SharedEngines, load_config
 from .mounts import write_etc
 from .sandbox import Limits, Sandbox, SandboxUnavailable
+from .probe_side import write_probe_side
 from .stubs import write_stubbed_package
 
 GRADER_VERSION = "2"
@@ -125,6 +127,20 @@ def _hash_tree(digest, root):
                        and ".ipynb_checkpoints" not in p.parts):
         digest.update(str(path.relative_to(root)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
+
+
+def _module_name(relative):
+    """The module a file at the top of the kernel's working folder would be imported as, or None."""
+    import importlib.machinery
+    parts = relative.split("/")
+    if len(parts) == 2 and parts[1] == "__init__.py":
+        return parts[0] if parts[0].isidentifier() else None
+    if len(parts) == 1:
+        for suffix in sorted(importlib.machinery.all_suffixes(), key=len, reverse=True):
+            if parts[0].endswith(suffix):
+                stem = parts[0][:-len(suffix)].split(".")[0]
+                return stem if stem.isidentifier() else None
+    return None
 
 
 class Grader:
@@ -201,14 +217,16 @@ class Grader:
         python.mkdir(parents=True)
         targets = list(getattr(self.checks, "TARGETS", {}).get(self.assignment, []))
         write_stubbed_package(Path(miniflow.__file__).resolve().parent, targets, python)
-        checks_root = self.checks_module_name.split(".")[0]
-        package = importlib.import_module(checks_root)
-        origin = Path(package.__file__).resolve()
+        # the checks' probing half only: the judging half knows the answers (probe_side.py)
+        parts = self.checks_module_name.split(".")
+        origin = Path(importlib.import_module(parts[0]).__file__).resolve()
         if origin.name == "__init__.py":
-            shutil.copytree(origin.parent, python / checks_root,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            inner = "/".join(parts[1:])
+            only = ["__init__.py"] + [f"{'/'.join(parts[1:i])}/__init__.py" for i in range(2, len(parts))]
+            only += [inner, f"{inner}.py"] if inner else [""]
+            write_probe_side(origin.parent, python / parts[0], only=only if inner else None)
         else:
-            shutil.copy(origin, python / origin.name)
+            write_probe_side(origin, python / origin.name)
         shutil.copy(HERE / "_runner.py", python / "_miniflow_runner.py")
         inner = "/tmp/grade/lib" if sandboxed else str(lib)
         kernel_dir = lib / "jupyter" / "kernels" / "miniflow-sandbox"
@@ -316,6 +334,10 @@ class Grader:
                    self.config.ClearHiddenTests.get("begin_test_delimeter", "BEGIN HIDDEN TESTS")]
         private = self._instructor_files()
         for name in staged.files:
+            shadowed = _module_name(name)
+            if shadowed and importlib.util.find_spec(shadowed) is not None:
+                raise intake.Refused(f"{name} would be imported in place of the module {shadowed!r} that "
+                                     "grading uses: rename it")
             path = staged.path / name
             data = path.read_bytes()          # within the budget: intake checked the size
             head, data_hash = data[:16], hashlib.sha256(data).hexdigest()
@@ -602,11 +624,15 @@ class Grader:
         source = self.source_notebooks[job.notebook]
         run = self.sandbox.run(job.job_dir, self.lib, f"{job.notebook}.ipynb", job.seed)
         problem = infrastructure_problem(run)
-        if problem:      # not the learner's doing: once more, and the instructor is told either way
+        if problem:      # not the learner's doing, it seems: once more
             run = self.sandbox.run(job.job_dir, self.lib, f"{job.notebook}.ipynb", job.seed)
             again = infrastructure_problem(run)
-            problem = (f"{problem}; graded on a second run" if not again
-                       else f"{problem}, and again on a second run ({again})")
+            if again is None:
+                problem = f"{problem}; graded on a second run"
+            elif again == problem:
+                problem = None   # the same cell went quiet the same way twice: the notebook's own doing
+            else:
+                problem = f"{problem}, and on a second run {again}"
         result = JobResult(source["known"], seconds=run.seconds, output_cap=self.limits.output_bytes)
         sent = nbformat.read(job.sanitized, as_version=4)
         grade_cells = {}

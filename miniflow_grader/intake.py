@@ -37,7 +37,9 @@ class Budget:
     max_bytes: int = 32 * 1024 ** 2     # all files together
     max_files: int = 256                # files and folders
     max_depth: int = 8                  # folders inside folders
-    max_cells: int = 2000               # cells in one notebook
+    max_cells: int = 2000               # cells in one notebook (any nbformat version)
+    max_cell_chars: int = 100_000       # characters in one cell's source
+    max_source_chars: int = 1_000_000   # characters in all of one notebook's cell sources
 
 
 @dataclass
@@ -244,6 +246,20 @@ def _check_cells(path, name, budget):
             nb = json.load(f)
     except (ValueError, RecursionError, UnicodeDecodeError):
         return
-    cells = nb.get("cells") if isinstance(nb, dict) else None
-    if isinstance(cells, list) and len(cells) > budget.max_cells:
+    if not isinstance(nb, dict):
+        return
+    cells = nb.get("cells") if isinstance(nb.get("cells"), list) else []
+    for sheet in nb.get("worksheets", []) if isinstance(nb.get("worksheets"), list) else []:
+        if isinstance(sheet, dict) and isinstance(sheet.get("cells"), list):    # nbformat 3
+            cells = cells + sheet["cells"]
+    if len(cells) > budget.max_cells:
         raise Refused(f"{name} has {len(cells)} cells, more than {budget.max_cells}")
+    total = 0
+    for cell in cells:
+        source = cell.get("source", cell.get("input", "")) if isinstance(cell, dict) else ""
+        size = sum(len(line) for line in source) if isinstance(source, list) else len(str(source))
+        total += size
+        if size > budget.max_cell_chars:
+            raise Refused(f"{name} has a cell of {size} characters, more than {budget.max_cell_chars}")
+    if total > budget.max_source_chars:
+        raise Refused(f"{name} holds {total} characters of cell sources, more than {budget.max_source_chars}")

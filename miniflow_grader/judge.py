@@ -11,7 +11,8 @@ import zipfile
 import nbformat
 import numpy as np
 
-NPZ_LIMIT = 256 * 1024 ** 2         # uncompressed bytes accepted from one probe file
+NPZ_LIMIT = 64 * 1024 ** 2          # uncompressed bytes accepted from one probe file
+TEXT_LIMIT = 20_000                 # characters of text accepted in one probe array (messages, names)
 MESSAGE_LIMIT = 2000                # characters of a failure message shown to a learner
 
 
@@ -27,6 +28,8 @@ def load_probe_file(data):
             value = np.array(loaded[key], copy=True)
             if value.dtype.kind not in "biufU":
                 raise ValueError(f"{key!r} holds {value.dtype} values, not numbers")
+            if value.dtype.kind == "U" and value.size * (value.dtype.itemsize // 4) > TEXT_LIMIT:
+                raise ValueError(f"{key!r} holds more than {TEXT_LIMIT} characters of text")
             arrays[key] = value
     return arrays
 

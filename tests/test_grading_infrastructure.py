@@ -4,7 +4,7 @@ A real kernel is made to stall from outside (SIGSTOP on the sandboxed kernel's
 process, the first time only): the notebook is run again and graded in full,
 and the report says what happened. A kernel that goes quiet because of the
 learner's own code stalls the same way on the second run: it is graded as it
-ran, and reported. A learner's endless loop is the learner's (the hostile
+ran, as the learner's timeout. A learner's endless loop is the learner's (the hostile
 catalogue's `infinite_loop`), and is never called an infrastructure problem.
 """
 import os
@@ -103,7 +103,7 @@ def test_a_kernel_that_stalls_is_run_again_and_graded_in_full(tmp_path):
     assert leftover_processes(scratch) == []
 
 
-def test_a_kernel_the_learner_silenced_is_graded_as_it_ran_and_reported(tmp_path):
+def test_a_kernel_the_learner_silenced_is_the_learners_timeout(tmp_path):
     require("bwrap", "grading in a sandbox")
     root = C.make_course(tmp_path / "course", timeout=5)
     nb = C.correct_submission(root)
@@ -116,8 +116,9 @@ def test_a_kernel_the_learner_silenced_is_graded_as_it_ran_and_reported(tmp_path
     with scratch_in(scratch):
         Grader(C.ASSIGNMENT, root, jobs=1, progress=False, limits=Limits(wall_seconds=120)).run()
     info = _info(root, "mallory")
-    (hit,) = [h for h in info["limits"] if h["kind"] == "infrastructure"]
-    assert "again on a second run" in hit["detail"], hit
+    # it went quiet in the same cell on both runs: that is the notebook's doing, graded as a timeout
+    assert not [h for h in info["limits"] if h["kind"] == "infrastructure"], info["limits"]
+    assert [h for h in info["limits"] if h["kind"] == "timeout"], info["limits"]
     # the quiet cell was not a test: the tests after it ran and were graded, nothing more
     assert info["score"] == sum(C.points(root).values())
     assert leftover_processes(scratch) == []

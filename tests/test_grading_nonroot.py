@@ -42,6 +42,7 @@ def _venv():
     key = hashlib.sha256(requirements.read_bytes() + (REPO / "pyproject.toml").read_bytes()).hexdigest()[:12]
     venv = BASE / f"venv-{key}"
     if (venv / ".ready").is_file():
+        _install_project(venv, key)
         return venv
     shutil.rmtree(venv, ignore_errors=True)
     BASE.mkdir(parents=True, exist_ok=True)
@@ -50,6 +51,14 @@ def _venv():
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run(pip + ["--upgrade", "pip"], check=True, capture_output=True, timeout=600)   # Debian's is old
     subprocess.run(pip + ["-r", str(requirements)], check=True, capture_output=True, timeout=1800)
+    (venv / ".ready").write_text("ok")
+    _install_project(venv, key)
+    return venv
+
+
+def _install_project(venv, key):
+    """This checkout's miniflow and grader, installed (not editable) into the venv, every time."""
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     source = BASE / f"src-{key}"              # a copy: building in the repository would leave files there
     shutil.rmtree(source, ignore_errors=True)
     source.mkdir()
@@ -57,13 +66,12 @@ def _venv():
         shutil.copy(REPO / name, source / name)
     for name in ("miniflow", "miniflow_grader"):
         shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run(pip + ["--no-deps", str(source)], check=True, capture_output=True, timeout=600, cwd=BASE)
+    subprocess.run(pip + ["--no-deps", "--force-reinstall", str(source)], check=True, capture_output=True,
+                   timeout=600, cwd=BASE)
     shutil.rmtree(source, ignore_errors=True)
-    (venv / ".ready").write_text("ok")
     for path in [venv, *venv.rglob("*")]:
         if not path.is_symlink():
             path.chmod(path.stat().st_mode | 0o444 | (0o111 if path.is_dir() else 0))
-    return venv
 
 
 def _sbin(tool):

@@ -291,6 +291,15 @@ CATALOGUE = [
           MUL_IDS, add=WRONG_ADD,
           before_tests=[FIND_ANY_ADD],
           message={"add_forward": ADD_WRONG}),
+    Entry("grader_oracle", "computes Add and Mul with the checks' own function that builds the expected value",
+          set(),
+          add="from miniflow_grader.checks.ps1_nodes import _combine\n\nclass Add(Node):\n"
+              "    def __init__(self, *inputs, name=None):\n        Node.__init__(self, inputs, name)\n"
+              "    def forward(self):\n        self.value = _combine('Add', [n.value for n in self.inbound_nodes])\n",
+          mul="from miniflow_grader.checks.ps1_nodes import _combine\n\nclass Mul(Node):\n"
+              "    def __init__(self, *inputs, name=None):\n        Node.__init__(self, inputs, name)\n"
+              "    def forward(self):\n        self.value = _combine('Mul', [n.value for n in self.inbound_nodes])\n",
+          message={"add_forward": "not available while grading"}),
     Entry("installed_reference", "reads the reference Add where pip installed miniflow (site-packages, its RECORD)",
           MUL_IDS, add=WRONG_ADD, before_tests=[FIND_INSTALLED_ADD], message={"add_forward": ADD_WRONG}),
     Entry("root_only_files", "reads /etc/shadow, /proc/1/environ and the grader's gradebook", MUL_IDS,

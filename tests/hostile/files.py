@@ -112,6 +112,28 @@ def _many_cells(folder, ctx):
     nbformat.write(nb, folder / f"{C.ASSIGNMENT}.ipynb")
 
 
+def _many_cells_v3(folder, ctx):
+    """nbformat 3 keeps its cells in worksheets: they count too."""
+    nb = nbformat.from_dict(json.loads(json.dumps(ctx["correct"])))
+    nb.cells = nb.cells + [nbformat.v4.new_markdown_cell("x") for _ in range(3000)]
+    nbformat.write(nbformat.convert(nb, 3), folder / f"{C.ASSIGNMENT}.ipynb")
+
+
+def _huge_cell(folder, ctx):
+    """One markdown cell of 240,000 characters that is slow to render (each cell is made inert)."""
+    nb = nbformat.from_dict(json.loads(json.dumps(ctx["correct"])))
+    nb.cells.append(nbformat.v4.new_markdown_cell("**_" * 80000))
+    nbformat.write(nb, folder / f"{C.ASSIGNMENT}.ipynb")
+
+
+def _shadow(relative, text):
+    def plant(folder, ctx):
+        _correct(folder, ctx)
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_text(text)
+    return plant
+
+
 def _bad_name(folder, ctx):
     _correct(folder, ctx)
     (folder / os.fsdecode(b"notes-\xff.txt")).write_text("x")
@@ -186,6 +208,13 @@ FILE_ENTRIES = [
     FileEntry("too_many_files", "300 files", _many, refused="more than"),
     FileEntry("too_deep", "folders twelve deep", _deep, refused="nested"),
     FileEntry("too_many_cells", "a notebook of 3,000 cells", _many_cells, refused="cells"),
+    FileEntry("too_many_cells_v3", "a notebook of 3,000 cells in nbformat 3", _many_cells_v3, refused="cells"),
+    FileEntry("huge_cell", "one cell of 240,000 characters", _huge_cell, refused="characters"),
+    # --- files the kernel would import in place of the grader's ---------------------------
+    FileEntry("shadow_checks", "a miniflow_grader/ package beside the notebook whose check() does nothing",
+              _shadow("miniflow_grader/__init__.py", "def check(*args, **kwargs):\n    pass\n"), refused="rename it"),
+    FileEntry("shadow_numpy", "a numpy.py beside the notebook", _shadow("numpy.py", "allclose = lambda *a: True\n"),
+              refused="rename it"),
     # --- names -------------------------------------------------------------------------------
     FileEntry("bad_file_name", "a file name that is not UTF-8", _bad_name, refused="UTF-8"),
     FileEntry("control_file_name", "a file name with a newline", _control_name, refused="control characters"),
