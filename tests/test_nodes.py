@@ -138,6 +138,64 @@ def test_default_names_count_from_one_for_each_kind():
     assert out.split() == ["Input1", "Input2", "Add1", "Mul1", "Mul2"]
 
 
+def test_a_new_kind_of_node_counts_its_own_names_from_one():
+    class Halve(mf.Sigmoid):
+        pass
+
+    class Double(mf.Sigmoid):
+        pass
+
+    x = mf.Input("x")
+    assert [Halve(x).name, Double(x).name, Halve(x).name] == ["Halve1", "Double1", "Halve2"]
+
+
+def test_relu_keeps_its_given_name():
+    assert mf.ReLU(mf.Input("x"), name="hidden").name == "hidden"
+
+
+# --- classification -----------------------------------------------------------------------------------
+
+def cross_entropy(labels, logits):
+    y, z = mf.Input("y"), mf.Input("z")
+    cost = mf.SoftmaxCrossEntropy(y, z, name="loss")
+    return mf.forward_pass(cost, mf.topological_sort({y: labels, z: logits}))
+
+
+def test_each_row_of_logits_is_shifted_by_its_own_largest_value():
+    # one row's huge logit must not push another row's probabilities to 0 (and its cost to infinity)
+    cost = cross_entropy(np.array([0, 1]), np.array([[1000.0, 0.0], [0.0, 1.0]]))
+    assert cost == pytest.approx(np.log(1 + np.exp(-1.0)) / 2)
+
+
+def test_a_single_class_costs_nothing():
+    assert cross_entropy(np.array([0, 0]), np.zeros((2, 1))) == pytest.approx(0.0)
+
+
+def test_accuracy_takes_labels_as_a_column_too():
+    logits = np.array([[2.0, 1.0], [0.0, 3.0], [5.0, 0.0]])
+    assert mf.accuracy(logits, np.array([[0], [1], [1]])) == pytest.approx(2 / 3)
+
+
+EXPECTED = ("SoftmaxCrossEntropy 'loss' needs logits of shape (n, k) and labels of shape (n,) "
+            "holding class numbers 0..k-1; ")
+
+
+@pytest.mark.parametrize("labels, logits, says", [
+    (np.array([[0], [1]]), np.zeros((2, 3)), "got logits (2, 3) and labels (2, 1) (a column? use labels.ravel())"),
+    (np.array([0, 1, 2]), np.zeros((2, 3)), "got logits (2, 3) and labels (3,)"),
+    (np.array([5, 6, 7, 8, 9, 10, 11]), np.zeros((7, 3)),
+     "logits (7, 3) and labels (7,), but 7 label(s) are outside 0..2: 5, 6, 7, 8, 9, ..."),
+    (np.array([5, 6, 7, 8, 9, 0, 1]), np.zeros((7, 3)),
+     "logits (7, 3) and labels (7,), but 5 label(s) are outside 0..2: 5, 6, 7, 8, 9"),
+    (np.array([0.0, 1.5]), np.zeros((2, 3)),
+     "logits (2, 3) and labels (2,), but 1 label(s) are not whole numbers: 1.5"),
+])
+def test_bad_labels_are_described_exactly(labels, logits, says):
+    with pytest.raises(MiniflowError) as error:
+        cross_entropy(labels, logits)
+    assert str(error.value) == EXPECTED + says
+
+
 # --- every error says what is wrong, in words a learner can act on ---------------------------------
 
 @pytest.mark.parametrize("kind", [mf.Add, mf.Mul])
