@@ -21,7 +21,7 @@ from pathlib import Path
 
 COMPARE_ARGUMENTS = {"register": (4, "compare_fn"), "visible_and_hidden": (3, "make_compare")}
 ROOTS = {"check", "probe"}
-MESSAGE = "the grader's own judging is not available while grading"
+MESSAGE = "the grader's own judging is not available while grading: write the code yourself"
 
 
 def _no_compare():
@@ -63,7 +63,7 @@ def _stub(node):
     doc = ast.get_docstring(node, clean=False)
     if doc is not None:
         body.append(ast.Expr(ast.Constant(doc)))
-    body.append(ast.Raise(exc=ast.Call(ast.Name("NotImplementedError", ast.Load()), [ast.Constant(MESSAGE)], []),
+    body.append(ast.Raise(exc=ast.Call(ast.Name("RuntimeError", ast.Load()), [ast.Constant(MESSAGE)], []),
                           cause=None))
     node.body = body
 

@@ -58,7 +58,7 @@ def test_what_judges_is_a_stub_in_the_sandbox(tmp_path):
     stubbed = write_probe_side(REPO / "miniflow_grader", tmp_path / "miniflow_grader", only=["__init__.py", "checks"])
     assert {"_combine", "_reference_backward", "same", "_compare_combine", "_visible_answers"} <= stubbed
     code = ("import miniflow_grader.checks.ps1_nodes as m\ntry:\n    m._combine('Add', [1.0, 2.0])\n"
-            "except NotImplementedError as e:\n    print(e)\n")
+            "except RuntimeError as e:\n    print(e)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{tmp_path}:{REPO}"}, cwd="/")
     assert MESSAGE in done.stdout
