@@ -20,6 +20,9 @@ from miniflow_grader.claims import Claims
 from miniflow_grader.grade import Grader
 from miniflow_grader.sandbox import Limits
 
+# grading a whole course in sandboxes (its fixture) takes minutes on two busy cores
+pytestmark = pytest.mark.timeout(1500)
+
 LIMITS = dict(wall_seconds=90)
 SCRATCH = {}      # where the graders of this module keep their sandboxes' jobs
 

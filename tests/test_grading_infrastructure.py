@@ -21,6 +21,9 @@ from miniflow_grader.claims import Claims
 from miniflow_grader.grade import Grader
 from miniflow_grader.sandbox import Limits
 
+# grading a whole course in sandboxes (its fixture) takes minutes on two busy cores
+pytestmark = pytest.mark.timeout(900)
+
 SWALLOW_ONE_REPLY = """\
 _kernel = get_ipython().kernel
 _send = _kernel.session.send

@@ -16,6 +16,9 @@ from hostile.files import FILE_ENTRIES, SECRET_MARKERS, plant_all
 from hostile.support import gradebook_dump, leftover_processes, require, scratch_in
 from miniflow_grader.claims import Claims
 
+# grading a whole course in sandboxes (its fixture) takes minutes on two busy cores
+pytestmark = pytest.mark.timeout(1500)
+
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):

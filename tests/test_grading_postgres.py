@@ -3,6 +3,8 @@ import subprocess
 import sys
 
 
+import pytest
+
 from hostile import course as C
 from hostile import postgres
 from hostile.catalogue import CATALOGUE, CORRECT
@@ -10,6 +12,9 @@ from hostile.support import gradebook_dump, leftover_processes, require, scratch
 from miniflow_grader.claims import Claims
 from miniflow_grader.grade import Grader
 from miniflow_grader.sandbox import Limits
+
+# grading a whole course in sandboxes (its fixture) takes minutes on two busy cores
+pytestmark = pytest.mark.timeout(1500)
 
 CHOSEN = {"always_equal", "import_reference", "hardcode_visible", "syntax_error", "corrupt_ipynb", "os_exit",
           "wrong_file_name", "delete_tests", "sys_exit"}
