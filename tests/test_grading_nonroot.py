@@ -52,7 +52,8 @@ def _venv():
     subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True, capture_output=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run(pip + ["--upgrade", "pip"], check=True, capture_output=True, timeout=600)   # Debian's is old
-    subprocess.run(pip + ["-r", str(requirements)], check=True, capture_output=True, timeout=1800)
+    lock = ["--no-deps", "--require-hashes"] if requirements.name == "requirements.lock" else []   # as make setup
+    subprocess.run(pip + lock + ["-r", str(requirements)], check=True, capture_output=True, timeout=1800)
     (venv / ".ready").write_text("ok")
     _install_project(venv, key)
     return venv
