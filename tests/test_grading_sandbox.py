@@ -276,3 +276,12 @@ def test_a_sandbox_dies_with_its_grader(tmp_path):
     while leftover_processes(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert leftover_processes(tmp_path) == []
+
+
+def test_a_sandbox_that_cannot_start_names_the_real_cause():
+    from miniflow_grader.sandbox import _diagnose
+    assert "could not be started inside the sandbox" in _diagnose(
+        "bwrap: execvp /tmp/venv/bin/python: No such file or directory", 1)
+    assert "user namespaces" in _diagnose("bwrap: No permissions to create new namespace", 1)
+    assert "cannot import" not in _diagnose("ModuleNotFoundError: No module named 'nbclient'", 1) and \
+        "nbclient" in _diagnose("ModuleNotFoundError: No module named 'nbclient'", 1)

@@ -156,6 +156,15 @@ def _no_cells(nb):
     return nb
 
 
+def _big_attachment(nb):
+    import base64
+    data = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * (3 * 1024 ** 2)).decode()
+    cell = nbformat.v4.new_markdown_cell("![x](attachment:x.png)")
+    cell["attachments"] = {"x.png": {"image/png": data}}
+    nb.cells.insert(1, cell)
+    return nb
+
+
 def _forged_grade_cell(nb):
     nb.cells.append(nbformat.v4.new_code_cell(
         "print('bonus')", metadata={"nbgrader": {"grade": True, "solution": False, "locked": True,
@@ -332,6 +341,8 @@ CATALOGUE = [
                         "display({'text/plain': 'small'}, raw=True, display_id='d')\n"
                         "for _ in range(3):\n    update_display({'text/plain': 'x' * (2 * 10 ** 6)}, raw=True, "
                         "display_id='d', metadata={'m': 'y' * (15 * 10 ** 5)})\n"],
+          limits={"output"}),
+    Entry("big_attachment", "a markdown cell with a 3 MiB attachment", ALL_IDS, edit=_big_attachment,
           limits={"output"}),
     # --- runaway code ------------------------------------------------------------------------
     Entry("infinite_loop", "Add.forward never returns", MUL_IDS,
