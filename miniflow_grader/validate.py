@@ -75,7 +75,7 @@ def _message(error):
     plain = re.sub(r"\x1b\[[0-9;]*m", "", error)
     start = plain.rfind("CheckFailed: ")
     if start >= 0:
-        return wrap(plain[start + len("CheckFailed: "):])   # the check wrapped it already
+        return plain[start + len("CheckFailed: "):]   # wrapped already, where it was raised
     lines = [line for line in plain.splitlines() if line.strip() and not line.startswith("[... skipping")]
     shown = lines[-TRACEBACK_LINES:]
     return wrap(("...\n" if len(lines) > len(shown) else "") + "\n".join(shown), WIDTH - 4)

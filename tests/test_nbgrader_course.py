@@ -20,6 +20,8 @@ from nbgrader.api import Gradebook
 from miniflow_grader.checks import CHECKS
 from submissions.catalogue import ASSIGNMENTS, REPO, build_submission, grading, load_catalogue, points, says
 
+#: Autograding the whole catalogue with the real nbgrader takes many minutes on a busy machine.
+pytestmark = pytest.mark.timeout(3600)
 CATALOGUE = load_catalogue()
 LOGS = {}   # what each nbgrader command printed, to explain a failure
 BIN = Path(sys.executable).parent

@@ -73,7 +73,7 @@ def compare(grade_id, outputs, seed):
     try:
         COMPARES[grade_id](outputs, rng_for(grade_id, seed))
     except CheckFailed as failure:
-        raise CheckFailed(wrap(str(failure))) from None   # lines short enough for Validate's dialog
+        raise CheckFailed(wrap(str(failure), prefix=len("CheckFailed: "))) from None   # lines short enough for Validate's dialog
 
 
 def check(grade_id, namespace):

@@ -32,22 +32,30 @@ class CheckFailed(AssertionError):
 
     def _render_traceback_(self):
         """What IPython shows for a failed check (and so nbgrader's Validate dialog): the message, no frames."""
-        return wrap(f"CheckFailed: {self}").splitlines()
+        return f"CheckFailed: {self}".splitlines()   # compare() wrapped it, leaving room for the prefix
 
 
 WIDTH = 90   # characters per line of a message: Validate's dialog and the feedback page cut longer ones
 
 
-def wrap(message, width=WIDTH):
-    """`message` with every line longer than `width` broken at spaces, continued with a deeper indent."""
+def wrap(message, width=WIDTH, prefix=0):
+    """`message` with every line longer than `width` broken at spaces, continued with a deeper indent.
+
+    The first line is left `prefix` characters shorter, for what is printed before it ("CheckFailed: ").
+    """
     lines = []
-    for line in str(message).splitlines():
-        if len(line) <= width:
+    for number, line in enumerate(str(message).splitlines()):
+        room = width - (prefix if number == 0 else 0)
+        if len(line) <= room:
             lines.append(line)
             continue
         indent = line[:len(line) - len(line.lstrip())]
-        lines.extend(textwrap.wrap(line, width, subsequent_indent=indent + "    ", break_long_words=False,
-                                   break_on_hyphens=False))
+        first, _, rest = textwrap.fill(line, room, break_long_words=False, break_on_hyphens=False).partition("\n")
+        lines.append(first)
+        if rest:
+            lines.extend(textwrap.wrap(indent + "    " + " ".join(rest.split()), width,
+                                       subsequent_indent=indent + "    ", break_long_words=False,
+                                       break_on_hyphens=False))
     return "\n".join(lines)
 
 

@@ -115,6 +115,8 @@ def _judge_combine(class_name, i, values, picks, outputs, hidden, what=None):
                       "self.inbound_nodes counts, so loop over the list itself, not over a set (or dict) of it."))
     if class_name == "Mul":
         hints += [(np.zeros_like(expected), "a product that starts at 0 stays 0: start at 1."),
+                  (expected * args[0], "the first input was counted twice: the product started at the first "
+                                       "input's value and then the loop multiplied by every input, the first too."),
                   (other, "that is the sum: Mul multiplies its inputs.")]
         if len(args) > 1 and args[0].size > 1:
             hints.append((np.prod(np.array(args)),
@@ -125,6 +127,8 @@ def _judge_combine(class_name, i, values, picks, outputs, hidden, what=None):
                           "that is the matrix product: Mul multiplies element by element (*), not @."))
     else:
         hints += [(expected + 1, "the sum started at 1: a sum starts at 0 (a product starts at 1)."),
+                  (expected + args[0], "the first input was counted twice: the sum started at the first "
+                                       "input's value and then the loop added every input, the first too."),
                   (other, "that is the product: Add adds its inputs.")]
         if len(args) > 1 and args[0].size > 1:
             hints.append((np.sum(np.array(args)),

@@ -162,6 +162,8 @@ def _backward_hints(kind, name, values, consumer_grads, expected):
                        "W's gradient is the sum over the batch, X.T @ dC/dZ: do not divide by the number of "
                        "examples (the cost already averages)."),
                       (maybe(lambda: X_ @ g), "X needs a transpose: dC/dW = X.T @ dC/dZ."),
+                      (maybe(lambda: X_.T @ (X_ @ W_ + b_)), "that uses self.value, the node's output: "
+                                                            "dC/dW = X.T @ dC/dZ, with dC/dZ = self.upstream_gradient()."),
                       (maybe(lambda: g.T @ X_),
                        "the product is in the wrong order: dC/dW = X.T @ dC/dZ.")]
         if name == "b":

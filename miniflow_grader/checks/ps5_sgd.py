@@ -91,7 +91,8 @@ def _judge_sgd(i, values, grads, rate, outputs):
                  (v - 1e-2 * g if rate is not None else None,
                   "use the learning_rate argument instead of a fixed 0.01."),
                  (-lr * g, "the new value is the old value minus the step, not the step alone."),
-                 (v, "the value did not change: assign the updated value to t.value.")]
+                 (v, f"trainable {j + 1} was not updated: loop over every trainable, for t in trainables."
+                  if j else "the value did not change: assign the updated value to t.value.")]
         same(got, v - lr * g, what, hints, shape_hint="the update keeps the shape of the value.")
 
 
