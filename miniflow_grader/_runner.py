@@ -54,6 +54,30 @@ def _not_dumpable():
         pass
 
 
+def _poll_in_slices(kc, slice_seconds=1.0):
+    """Wait for the kernel's messages a second at a time, however long the caller is willing to wait.
+
+    A reply that arrives while the client waits in one long poll is sometimes not seen until that poll's
+    time runs out (the client idle, the kernel idle, the reply queued): short polls see it within a second.
+    """
+    from queue import Empty
+
+    for channel in (kc.shell_channel, kc.iopub_channel):
+        def sliced(timeout=None, _get=channel.get_msg):
+            deadline = None if timeout is None else time.monotonic() + timeout
+
+            async def wait():
+                while True:
+                    left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                    try:
+                        return await _get(timeout=slice_seconds if left is None else min(slice_seconds, left))
+                    except Empty:
+                        if left is not None and left <= slice_seconds:
+                            raise
+            return wait()
+        channel.get_msg = sliced
+
+
 def run(spec_path):
     _not_dumpable()
     with open(spec_path) as f:
@@ -191,6 +215,7 @@ def run(spec_path):
 
     try:
         with client.setup_kernel():
+            _poll_in_slices(client.kc)
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
