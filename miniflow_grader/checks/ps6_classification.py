@@ -55,10 +55,11 @@ def _relu_cases(rng, hidden):
     if not hidden:
         return [LESSON_RELU_X, np.array([0.5, -1.0, 0.0, 2.0])]
     cases = []
-    for shape in [(1, int(rng.integers(1, 5))), (int(rng.integers(2, 6)), int(rng.integers(2, 6))),
-                  (int(rng.integers(2, 7)),)]:
-        x = rng.normal(scale=2, size=shape)
-        x[rng.random(shape) < 0.25] = 0.0
+    for shape in [(1, int(rng.integers(3, 6))), (int(rng.integers(2, 6)), int(rng.integers(2, 6))),
+                  (int(rng.integers(3, 8)),)]:
+        x = rng.uniform(0.1, 3, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+        zero, negative, positive = rng.choice(x.size, size=3, replace=False)   # every case has all three
+        x.flat[zero], x.flat[negative], x.flat[positive] = 0.0, -abs(x.flat[negative]), abs(x.flat[positive])
         cases.append(x)
     return cases
 
@@ -124,7 +125,8 @@ def _relu_backward_cases(rng, hidden):
     cases = []
     for x_ in _relu_cases(rng, hidden):
         count = 1 if x_.shape[0] == 1 else 2
-        cases.append((x_, [rng.normal(size=x_.shape) for _ in range(count)]))
+        cases.append((x_, [rng.uniform(0.5, 2, size=x_.shape) * rng.choice([-1.0, 1.0], size=x_.shape)
+                           for _ in range(count)]))
     return cases
 
 
@@ -213,8 +215,10 @@ def _ce_cases(rng, hidden):
     for n, k in [(1, 2), (int(rng.integers(2, 7)), int(rng.integers(3, 7))), (int(rng.integers(2, 7)), 10)]:
         cases.append((rng.integers(0, k, size=n), rng.normal(scale=3, size=(n, k))))
     n, k = int(rng.integers(2, 6)), int(rng.integers(2, 5))
-    cases.append((rng.integers(0, k, size=n), rng.choice([-1000.0, 0.0, 1000.0], size=(n, k))
-                  + rng.normal(size=(n, k))))
+    labels, logits, rows = rng.integers(0, k, size=n), rng.normal(size=(n, k)), np.arange(n)
+    logits[rows, labels] -= 1000.0                 # every true class far below another: its p rounds to 0
+    logits[rows, (labels + 1) % k] += 1000.0
+    cases.append((labels, logits))
     return cases
 
 
