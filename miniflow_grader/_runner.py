@@ -54,28 +54,30 @@ def _not_dumpable():
         pass
 
 
-def _poll_in_slices(kc, slice_seconds=1.0):
-    """Wait for the kernel's messages a second at a time, however long the caller is willing to wait.
+def sliced_get_msg(get, slice_seconds=1.0):
+    """`get` (an async channel's get_msg) made to wait a second at a time, however long its caller waits.
 
     A reply that arrives while the client waits in one long poll is sometimes not seen until that poll's
     time runs out (the client idle, the kernel idle, the reply queued): short polls see it within a second.
+    Works on a bound method and on the class's function alike.
     """
     from queue import Empty
 
-    for channel in (kc.shell_channel, kc.iopub_channel):
-        def sliced(timeout=None, _get=channel.get_msg):
-            deadline = None if timeout is None else time.monotonic() + timeout
+    async def get_msg(*args, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                return await get(*args, timeout=slice_seconds if left is None else min(slice_seconds, left))
+            except Empty:
+                if left is not None and left <= slice_seconds:
+                    raise
+    return get_msg
 
-            async def wait():
-                while True:
-                    left = None if deadline is None else max(0.0, deadline - time.monotonic())
-                    try:
-                        return await _get(timeout=slice_seconds if left is None else min(slice_seconds, left))
-                    except Empty:
-                        if left is not None and left <= slice_seconds:
-                            raise
-            return wait()
-        channel.get_msg = sliced
+
+def _poll_in_slices(kc):
+    for channel in (kc.shell_channel, kc.iopub_channel):
+        channel.get_msg = sliced_get_msg(channel.get_msg)
 
 
 def run(spec_path):
