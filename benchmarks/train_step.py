@@ -121,7 +121,7 @@ def measure(batch, hidden, repeat):
     # Same algorithm: one step from the same start gives the same cost.
     first = steps["miniflow"]()
     assert np.isclose(first, steps["numpy"]()[0]) and np.isclose(first, steps["user"]())
-    number = max(1, int(0.02 / max(timeit.timeit(steps["user"], number=3) / 3, 1e-7)))
+    number = max(2, int(0.05 / max(timeit.timeit(steps["user"], number=3) / 3, 1e-7)))
     times = {name: [] for name in steps}
     order = list(steps)
     for i in range(repeat):          # interleave, and rotate who goes first, so drifts in machine speed hit all
