@@ -280,7 +280,7 @@ def test_a_right_submission_gets_feedback_with_no_error_in_any_cell(course):
                   or o.get("name") == "stderr" and "Error" in o.get("text", "")]
         assert not errors, (assignment, errors)
         html = feedback(course, "solution", assignment)
-        assert "Traceback" not in html and "NotImplementedError" not in html, assignment
+        assert "NotImplementedError:" not in html and "is yours to write" not in html, assignment
 
 
 def test_feedback_still_shows_visible_test_messages(course):
@@ -331,7 +331,7 @@ def test_the_validate_command_lists_failing_visible_tests_and_passes_a_solution(
     bad = subprocess.run(command + [str(tmp_path / "bad" / "ps4_backprop.ipynb")], env=env, capture_output=True,
                          text=True, timeout=600)
     assert bad.returncode == 1
-    assert "sigmoid_backward" in bad.stdout and "accumulate with `+=`" in bad.stdout
+    assert "sigmoid_backward" in bad.stdout and says(bad.stdout, "accumulate with `+=`")
     assert "1 test(s) failed" in bad.stdout
     good = subprocess.run(command + [str(tmp_path / "good" / "ps4_backprop.ipynb")], env=env, capture_output=True,
                           text=True, timeout=600)
