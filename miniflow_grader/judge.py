@@ -120,8 +120,6 @@ def cap_outputs(cell_outputs, cap, skip=()):
 
 
 def stop_reason(run, limits):
-    if run.memory_killed:
-        return "the notebook's processes used too much memory together and were stopped"
     if run.wall_killed:
         return f"the notebook ran longer than {limits.wall_seconds} s and was stopped"
     if any(e.get("event") == "kernel_died" for e in run.events):
@@ -153,8 +151,9 @@ def limits_hit(run, cell_outputs, grade_cells, limits):
             hits.append({"kind": "sandbox", "detail": str(event.get("detail", ""))[:300]})
     if run.memory_killed:
         hits.append({"kind": "memory", "detail": f"the notebook's processes together used more than "
-                                                 f"{limits.shared_memory_bytes() // 1024 ** 2} MiB and were stopped"})
-    elif run.wall_killed:
+                                                 f"{limits.shared_memory_bytes() // 1024 ** 2} MiB: the largest "
+                                                 "was stopped"})
+    if run.wall_killed:
         hits.append({"kind": "timeout", "detail": f"the notebook ran longer than {limits.wall_seconds} s"})
     elif not run.finished:
         hits.append({"kind": "sandbox", "detail": f"the sandbox stopped (exit {run.returncode}): "

@@ -61,7 +61,7 @@ class RunResult:
     returncode: int
     stderr: str
     seconds: float
-    memory_killed: bool = False     # the watchdog stopped it: its processes used too much memory together
+    memory_killed: bool = False     # the watchdog killed a process: together they held too much memory
 
 
 REPORT_LIMIT = 128 * 1024 ** 2   # bytes read from the runner's report
@@ -246,7 +246,7 @@ class Sandbox:
             reader.start()
             watchdog = None
             if self.sandboxed and (cgroup is None or cgroup[1] is None):
-                watchdog = _MemoryWatchdog(proc, self.limits.shared_memory_bytes(), lambda: self._kill(proc, cgroup))
+                watchdog = _MemoryWatchdog(proc, self.limits.shared_memory_bytes())
                 watchdog.start()
             wall_killed = False
             try:
@@ -364,23 +364,28 @@ def _descendants(pid):
 
 
 def _resident_bytes(pids):
+    """{pid: resident bytes} of each of `pids` still alive."""
     page = os.sysconf("SC_PAGE_SIZE")
-    total = 0
+    found = {}
     for pid in pids:
         try:
             with open(f"/proc/{pid}/statm") as f:
-                total += int(f.read().split()[1]) * page
+                found[pid] = int(f.read().split()[1]) * page
         except (OSError, ValueError, IndexError):
             pass
-    return total
+    return found
 
 
 class _MemoryWatchdog:
-    """Stops a sandbox whose processes together hold more than `budget` bytes of memory."""
+    """Keeps a sandbox's processes together under `budget` bytes of memory, as a memory cgroup would.
 
-    def __init__(self, proc, budget, kill, interval=0.1):
+    While they hold more, the largest one is killed (a forked copy, or the kernel itself, which the
+    runner then reports as dead); `fired` says that it happened.
+    """
+
+    def __init__(self, proc, budget, interval=0.1):
         import threading
-        self.proc, self.budget, self.kill, self.interval = proc, budget, kill, interval
+        self.proc, self.budget, self.interval = proc, budget, interval
         self.fired = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -396,10 +401,13 @@ class _MemoryWatchdog:
         while not self._stop.wait(self.interval):
             if self.proc.poll() is not None:
                 return
-            if _resident_bytes(_descendants(self.proc.pid)) > self.budget:
+            sizes = _resident_bytes(_descendants(self.proc.pid))
+            if sum(sizes.values()) > self.budget:
                 self.fired = True
-                self.kill()
-                return
+                try:
+                    os.kill(max(sizes, key=sizes.get), signal.SIGKILL)
+                except OSError:
+                    pass
 
 
 def _pids_cgroup_root():
