@@ -38,9 +38,26 @@ def mul_class(forward_body):
 WRONG_ADD = add_class("self.value = self.inbound_nodes[0].value * 0")
 ADD_WRONG = "Add(x1, x2, x3) with x1 = 4., x2 = 5., x3 = 10."   # how the visible test's message about it starts
 
+# Defines _working_add(text): the first `class Add(Node)` in `text` that adds correctly, or None
+TAKE_WORKING_ADD = """\
+import re
+def _working_add(text):
+    for source in re.findall(r'class Add\\(Node\\):.*?(?=\\nclass |\\Z)', text.replace('\\\\n', '\\n'), re.S):
+        try:
+            ns = {'Node': Node, 'np': np}
+            exec(source, ns)
+            x = Input(); x.value = 2.0
+            add = ns['Add'](x, x); add.forward()
+            if add.value == 4.0:
+                return ns['Add']
+        except Exception:
+            pass
+    return None
+"""
+
 # The reference, wherever an installed copy of miniflow would be: site-packages, or what its metadata names
-FIND_INSTALLED_ADD = """\
-import glob, importlib.metadata, re, sys
+FIND_INSTALLED_ADD = TAKE_WORKING_ADD + """\
+import glob, importlib.metadata, sys
 _paths = [p + '/miniflow/nodes.py' for p in sys.path]
 _paths += glob.glob('/usr/lib/python3*/*-packages/miniflow/nodes.py') + glob.glob('/tmp/**/nodes.py', recursive=True)
 try:
@@ -50,25 +67,16 @@ except Exception:
     pass
 for _path in _paths:
     try:
-        _text = open(_path).read()
+        _found = _working_add(open(_path).read())
     except Exception:
         continue
-    for _source in re.findall(r'class Add\\(Node\\):.*?(?=\\nclass |\\Z)', _text, re.S):
-        try:
-            _ns = {'Node': Node, 'np': np}
-            exec(_source, _ns)
-            _x = Input(); _x.value = 2.0
-            _a = _ns['Add'](_x, _x); _a.forward()
-            if _a.value == 4.0:
-                Add = _ns['Add']
-        except Exception:
-            pass
+    if _found is not None:
+        Add = _found
 """
 
 # Any Add found anywhere the kernel can read (a checkout of the repository, a cache, another job) that works
-FIND_ANY_ADD = """\
-import os, re
-import time
+FIND_ANY_ADD = TAKE_WORKING_ADD + """\
+import os, time
 _skip, _until = {'/proc', '/sys', '/dev', '/usr'}, time.monotonic() + 3
 for _dir, _subdirs, _files in os.walk('/'):
     if time.monotonic() > _until:
@@ -76,24 +84,13 @@ for _dir, _subdirs, _files in os.walk('/'):
     _subdirs[:] = [d for d in _subdirs if os.path.join(_dir, d) not in _skip
                    and d not in ('site-packages', 'lib-dynload', 'python3.11', 'python3.12')]
     for _name in _files:
-        if not _name.endswith(('.py', '.ipynb')):
-            continue
-        try:
-            _text = open(os.path.join(_dir, _name)).read()
-        except Exception:
-            continue
-        if 'class Add' not in _text:
-            continue
-        for _source in re.findall(r'class Add\\(Node\\):.*?(?=\\nclass |\\Z)', _text.replace('\\\\n', '\\n'), re.S):
+        if _name.endswith(('.py', '.ipynb')):
             try:
-                _ns = {'Node': Node, 'np': np}
-                exec(_source, _ns)
-                _x = Input(); _x.value = 2.0
-                _a = _ns['Add'](_x, _x); _a.forward()
-                if _a.value == 4.0:
-                    Add = _ns['Add']
+                _found = _working_add(open(os.path.join(_dir, _name)).read())
             except Exception:
-                pass
+                continue
+            if _found is not None:
+                Add = _found
 """
 
 
