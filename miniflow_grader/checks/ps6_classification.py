@@ -512,11 +512,19 @@ class _SoftmaxCrossEntropy(Node):
                           logits: grad * (self.upstream_gradient() / len(self.classes))}
 
 
+class _StopTraining(BaseException):
+    """Raised by the recorder once the steps already show the mistake (a BaseException, so `except Exception` does
+    not stop it): a loop over the whole data, or one that never ends, is judged without running it to the end."""
+
+
 class _Recorder:
     """Stands in for sgd_update: makes the same step, and notes what each step trained on."""
 
-    def __init__(self, n_features):
+    def __init__(self, n_features, n_examples):
         self.n_features = n_features
+        settings = TRAIN_SETTINGS
+        self.batch_size = settings["batch_size"]
+        self.most_steps = settings["epochs"] * -(-n_examples // settings["batch_size"])
         self.rates, self.batch_sizes, self.batches, self.trained = [], [], [], []
 
     def __call__(self, trainables, learning_rate=1e-2):
@@ -526,6 +534,8 @@ class _Recorder:
         batch = self._batch(trainables)
         self.batch_sizes.append(-1 if batch is None else len(batch))
         self.batches.append(-1 if batch is None else zlib.crc32(np.ascontiguousarray(batch, dtype=float).tobytes()))
+        if self.batch_sizes[-1] > self.batch_size or len(self.batch_sizes) > self.most_steps:
+            raise _StopTraining()
         for t in trainables:
             t.value = t.value - learning_rate * t.gradients[t]
 
@@ -544,7 +554,7 @@ class _Recorder:
 
 def _run_train(namespace, train, X_, y_, seed, outputs, prefix):
     """Run the learner's train_classifier with stand-ins for sgd_update, ReLU and SoftmaxCrossEntropy; record what it did."""
-    recorder = _Recorder(X_.shape[1])
+    recorder = _Recorder(X_.shape[1], len(y_))
     stand_ins = {"sgd_update": recorder, "ReLU": _ReLU, "SoftmaxCrossEntropy": _SoftmaxCrossEntropy}
     saved = {name: namespace[name] for name in stand_ins if name in namespace}
     namespace.update(stand_ins)
@@ -552,7 +562,10 @@ def _run_train(namespace, train, X_, y_, seed, outputs, prefix):
     try:
         def run():
             with np.errstate(all="ignore"):
-                holder["params"] = train(X_.copy(), y_.copy(), seed=seed, **TRAIN_SETTINGS)
+                try:
+                    holder["params"] = train(X_.copy(), y_.copy(), seed=seed, **TRAIN_SETTINGS)
+                except _StopTraining:
+                    outputs[prefix + "stopped"] = np.array(1)
             return np.array(0.0)
         attempt(outputs, prefix + "ran", run)
     finally:
@@ -603,8 +616,12 @@ def _test_accuracy(params, X_test, y_test):
     return float(np.mean(np.argmax(logits, axis=1) == y_test))
 
 
-def _judge_params(outputs, prefix, what, n_features):
+def _judge_params(outputs, prefix, what, n_examples, n_features):
     recorded(outputs, prefix + "ran", what)
+    if prefix + "stopped" in outputs:
+        _judge_steps(outputs, prefix, what, n_examples, n_features)
+        raise CheckFailed(f"{what}: the training was stopped early, as its steps did not train on batches of "
+                          f"batch_size={TRAIN_SETTINGS['batch_size']}.")
     if prefix + "params__error" in outputs:
         raise CheckFailed(f"{what}: the result is not a list of arrays: {outputs[prefix + 'params__error']}")
     if int(outputs.get(prefix + "count", -1)) != 4:
@@ -629,6 +646,7 @@ def _judge_steps(outputs, prefix, what, n_examples, n_features):
     """Every step updated all four parameters with the learning rate given, on a fresh batch of batch_size."""
     epochs, batch_size, rate = (TRAIN_SETTINGS[k] for k in ("epochs", "batch_size", "learning_rate"))
     sizes, batches = outputs[prefix + "batch_sizes"], outputs[prefix + "batches"]
+    stopped = prefix + "stopped" in outputs
     least, most = epochs * (n_examples // batch_size), epochs * -(-n_examples // batch_size)
     if len(sizes) == 0:
         raise CheckFailed(f"{what}: sgd_update was never called.\nHint: after each forward and backward pass, "
@@ -645,9 +663,9 @@ def _judge_steps(outputs, prefix, what, n_examples, n_features):
         used = ", ".join(f"{r:.3g}" for r in sorted(set(np.round(outputs[prefix + "rates"], 6))))
         raise CheckFailed(f"{what}: sgd_update was called with the learning rate {used}, but train_classifier was given "
                           f"learning_rate={rate}: pass it on.")
-    if not least <= len(sizes) <= most:
+    if len(sizes) > most or (not stopped and len(sizes) < least):
         raise CheckFailed(
-            f"{what}: sgd_update was called {len(sizes)} times, but {epochs} epochs of {n_examples} examples in "
+            f"{what}: sgd_update was called {'more than ' + str(most) if stopped else len(sizes)} times, but {epochs} epochs of {n_examples} examples in "
             f"batches of {batch_size} take {least} steps ({n_examples} // {batch_size} = {n_examples // batch_size} "
             "per epoch).\nHint: each epoch walks through the training set once, one batch per step.")
     if np.any(sizes < 0):
@@ -671,7 +689,7 @@ def _compare_train(hidden):
         X_train, y_train, X_test, y_test = digits_split(split, columns)
         what = (f"train_classifier on the lesson's training digits, seed={seed}" if not hidden
                 else f"train_classifier on another split, seed={seed}")
-        params = _judge_params(outputs, "", what, X_train.shape[1])
+        params = _judge_params(outputs, "", what, len(y_train), X_train.shape[1])
         _judge_steps(outputs, "", what, len(y_train), X_train.shape[1])
         held_out = _test_accuracy(params, X_test, y_test)
         if not held_out >= TRAIN_THRESHOLD:
@@ -682,7 +700,7 @@ def _compare_train(hidden):
                 "Hint: draw W1 and W2 with random_weights(n_in, n_out, rng) (equal or zero weights leave every "
                 "hidden unit the same), start b1 and b2 at zero, and use ReLU between the two Linear nodes and "
                 "SoftmaxCrossEntropy(y, logits) as the cost.")
-        again = _judge_params(outputs, "again_", what + ", run a second time", X_train.shape[1])
+        again = _judge_params(outputs, "again_", what + ", run a second time", len(y_train), X_train.shape[1])
         if not all(np.array_equal(params[name], again[name]) for name in params):
             raise CheckFailed(
                 f"{what}: two runs with the same seed returned different weights, so the seed is not honoured.\n"
@@ -694,7 +712,7 @@ def _compare_train(hidden):
         other_what = f"train_classifier on the lesson's training digits, seed={other_seed}"
         with other_inputs("train_classifier", f"seed={other_seed}", lesson="trains well with seed=0",
                           fix="draw every random number from np.random.default_rng(seed), with the seed given"):
-            other = _judge_params(outputs, "other_", other_what, X_train.shape[1])
+            other = _judge_params(outputs, "other_", other_what, len(y_train), X_train.shape[1])
             if all(np.array_equal(params[name], other[name]) for name in params):
                 raise CheckFailed(f"{other_what}: returned the same weights as seed={seed}: the seed is not used.")
             _judge_steps(outputs, "other_", other_what, len(y_train), X_train.shape[1])
