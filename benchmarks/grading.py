@@ -100,8 +100,8 @@ def main():
             raise SystemExit(f"the graders disagree: {stock_scores} vs {our_scores}")
 
         import json
-        from miniflow_grader.claims import Claims
-        claims = Claims(f"sqlite:///{ours_root}/gradebook.db")
+        from miniflow_grader.records import Records
+        claims = Records(f"sqlite:///{ours_root}/gradebook.db")
         per_notebook = [json.loads(r["info"])["seconds"] for r in claims.rows(C.ASSIGNMENT)]
         claims.close()
         n = len(students)

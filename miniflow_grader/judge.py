@@ -11,6 +11,8 @@ import zipfile
 import nbformat
 import numpy as np
 
+from .jobs import JobResult
+
 NPZ_LIMIT = 64 * 1024 ** 2          # uncompressed bytes accepted from one probe file
 TEXT_LIMIT = 20_000                 # characters of text accepted in one probe array (messages, names)
 MESSAGE_LIMIT = 2000                # characters of a failure message shown to a learner
@@ -176,3 +178,87 @@ def limits_hit(run, cell_outputs, grade_cells, limits):
             elif name in ("PermissionError", "gaierror", "ConnectionRefusedError") or any(h in value for h in VIOLATION_HINTS):
                 hits.append({"kind": "sandbox_violation", "detail": f"cell {index}: {name}: {value[:120]}"})
     return hits
+
+
+def judge_run(run, job, source, limits, checks, problem=None):
+    """The JobResult of one notebook: its sandbox's `run` (untrusted) judged against the reference, here.
+
+    `source` is the source notebook's {"known", "autograded"}; `problem` an
+    infrastructure problem that made the grader run it again.
+    """
+    result = JobResult(source["known"], seconds=run.seconds, output_cap=limits.output_bytes)
+    sent = nbformat.read(job.sanitized, as_version=4)
+    grade_cells = {}
+    for index, cell in enumerate(sent.cells):
+        if cell.cell_type != "code":
+            continue
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in source["autograded"]:
+            grade_cells[grade_id] = index
+        outputs, count = valid_outputs(run.cells.get(index))
+        result.cell_outputs[index] = outputs
+        result.execution_counts[index] = count
+    result.limits = limits_hit(run, result.cell_outputs, grade_cells, limits)
+    if problem:
+        result.limits.append({"kind": "infrastructure", "detail": problem})
+    if cap_outputs(result.cell_outputs, limits.output_bytes, set(grade_cells.values())) \
+            and not any(hit["kind"] == "output" for hit in result.limits):
+        result.limits.append({"kind": "output", "detail": f"more than {limits.output_bytes} bytes of output"})
+    stopped = stop_reason(run, limits)
+    timed_out = {e.get("cell") for e in run.events if e.get("event") == "timeout"}
+    died = {e.get("cell") for e in run.events if e.get("event") == "kernel_died"}
+    for grade_id, hidden in source["autograded"].items():
+        index = grade_cells.get(grade_id)
+        message = run.cells.get(index) if index is not None else None
+        probe = message.get("probe") if isinstance(message, dict) else None
+        if index in timed_out and not isinstance(probe, str):
+            passed, text = False, (f"This test ran longer than {limits.cell_timeout} s and was stopped "
+                                   "(is there an endless loop, or a cell above that never finished?).")
+        elif index in died and not isinstance(probe, str):
+            passed, text = False, ("The kernel died while this test ran (os._exit, a crash, "
+                                   "or too much memory), so it could not finish.")
+        else:
+            passed, text = verdict(checks, grade_id, hidden, probe, job.seed,
+                                   result.cell_outputs.get(index) if index is not None else None,
+                                   stopped if message is None else None)
+        result.parts[grade_id] = {"passed": passed, "message": text}
+        result.grade_outputs[grade_id] = [] if passed else [error_output(text)]
+    return result
+
+
+def verdict(checks, grade_id, hidden, probe, seed, cell_outputs, stopped):
+    """(passed, message) of one grade cell, from its probe file (base64 text, untrusted) or what stopped it."""
+    if not isinstance(probe, str):
+        error = next((o for o in (cell_outputs or []) if o.get("output_type") == "error"), None)
+        if error is not None:
+            name = str(error.get("ename", "Error"))[:80]
+            if hidden:
+                return False, f"Hidden test failed: your code raised {name}."
+            value = str(error.get("evalue", ""))[:MESSAGE_LIMIT]
+            return False, f"{name}: {value}" if value else name
+        if stopped:
+            return False, f"This test did not run: {stopped}."
+        return False, "This test did not run to the end: its results are missing."
+    try:
+        import base64
+        outputs = load_probe_file(base64.b64decode(probe, validate=True))
+    except Exception as error:
+        return False, f"The values your code produced could not be read as arrays ({error})."[:MESSAGE_LIMIT]
+    try:
+        checks.compare(grade_id, outputs, seed)
+    except checks.CheckFailed as failure:
+        if hidden:
+            return False, "Hidden test failed: " + short(str(failure))
+        return False, str(failure)[:MESSAGE_LIMIT]
+    except Exception as error:
+        return False, f"The values your code produced could not be checked ({type(error).__name__})."
+    return True, ""
+
+
+def failed_result(source, detail, message="the grader failed on this notebook"):
+    """The JobResult of a notebook the grader itself could not grade: nothing of it counts."""
+    result = JobResult(source["known"], limits=[{"kind": "grader_error", "detail": detail}])
+    for grade_id in source["autograded"]:
+        result.grade_outputs[grade_id] = [error_output(message)]
+        result.parts[grade_id] = {"passed": False, "message": message}
+    return result

@@ -6,7 +6,8 @@ Writes reports/ASSIGNMENT/ in the course directory: scores.png (the distribution
 of total scores), parts.png (the pass rate of each graded part), and index.html
 with both plots, the most common failure messages and every submission that hit
 a limit (timeout, memory, processes, output, sandbox violation, kernel death,
-unreadable or missing notebook) with what happened.
+unreadable or missing notebook) with what happened, and which machine graded
+each submission.
 """
 import argparse
 import html
@@ -18,7 +19,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 from nbgrader.coursedir import CourseDirectory
 
-from .claims import Claims
+from .records import Records
 from .nbgrader_steps import load_config
 
 LIMIT_NAMES = {
@@ -44,14 +45,15 @@ def collect(assignment, course_dir=".", db_url=None):
                     if grade.auto_score is None:
                         continue
                     parts.setdefault(grade.name, []).append(grade.score >= grade.max_score)
-    claims = Claims(db_url)
+    records = Records(db_url)
     try:
-        rows = claims.rows(assignment)
-        unnamed = claims.refused_ids(assignment)
+        rows = records.rows(assignment)
+        unnamed = records.refused_ids(assignment)
     finally:
-        claims.close()
-    failures, limits, notes = Counter(), [], []
+        records.close()
+    failures, limits, notes, workers = Counter(), [], [], {}
     for row in rows:
+        workers[row["student"]] = row["worker"] or ""
         info = json.loads(row["info"]) if row["info"] else {}
         for grade_id, part in sorted(info.get("parts", {}).items()):
             if not part.get("passed") and part.get("message"):
@@ -65,6 +67,7 @@ def collect(assignment, course_dir=".", db_url=None):
     return {"assignment": assignment, "max_score": max_score, "scores": scores,
             "pass_rates": {k: sum(v) / len(v) for k, v in sorted(parts.items())},
             "failures": failures.most_common(15), "limits": sorted(limits), "notes": sorted(notes),
+            "workers": workers,
             "root": coursedir.root}
 
 
@@ -110,6 +113,9 @@ def render(data):
                      for student, kind, detail in data["limits"]) or "<tr><td colspan=3>none</td></tr>"
     notes = "".join(f"<tr><td>{esc(student)}</td><td>{esc(detail)}</td></tr>"
                     for student, detail in data.get("notes", [])) or "<tr><td colspan=2>none</td></tr>"
+    graded = "".join(f"<tr><td>{esc(student)}</td><td>{data['scores'].get(student, 0):g}</td><td>{esc(worker)}</td></tr>"
+                     for student, worker in sorted(data.get("workers", {}).items())) \
+        or "<tr><td colspan=3>none</td></tr>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(data['assignment'])}: grading report</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}}
@@ -125,6 +131,8 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em;
 <table><tr><th>student</th><th>limit</th><th>what happened</th></tr>{limits}</table>
 <h2>Worth a look</h2>
 <table><tr><th>student</th><th>note</th></tr>{notes}</table>
+<h2>Every submission</h2>
+<table><tr><th>student</th><th>score</th><th>graded on</th></tr>{graded}</table>
 </body></html>
 """
 

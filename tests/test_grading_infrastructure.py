@@ -17,7 +17,7 @@ import pytest
 
 from hostile import course as C
 from hostile.support import leftover_processes, require, scratch_in
-from miniflow_grader.claims import Claims
+from miniflow_grader.records import Records
 from miniflow_grader.grade import Grader
 from miniflow_grader.sandbox import Limits
 
@@ -75,7 +75,7 @@ def stop_first_kernel(marker, stopped, deadline=180):
 
 
 def _info(root, student):
-    claims = Claims(f"sqlite:///{root}/gradebook.db")
+    claims = Records(f"sqlite:///{root}/gradebook.db")
     try:
         import json
         return next(json.loads(r["info"]) for r in claims.rows(C.ASSIGNMENT) if r["student"] == student)

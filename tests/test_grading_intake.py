@@ -14,7 +14,7 @@ import pytest
 from hostile import course as C
 from hostile.files import FILE_ENTRIES, SECRET_MARKERS, plant_all
 from hostile.support import gradebook_dump, leftover_processes, require, scratch_in
-from miniflow_grader.claims import Claims
+from miniflow_grader.records import Records
 
 # grading a whole course in sandboxes (its fixture) takes minutes on two busy cores
 pytestmark = pytest.mark.timeout(1500)
@@ -35,7 +35,7 @@ def graded(tmp_path_factory):
     feedback = subprocess.run([str(C.BIN / "nbgrader"), "generate_feedback", C.ASSIGNMENT, "--force"],
                               cwd=root, env=C.env(), capture_output=True, text=True, timeout=600)
     db_url = f"sqlite:///{root}/gradebook.db"
-    claims = Claims(db_url)
+    claims = Records(db_url)
     rows = {row["student"]: row for row in claims.rows(C.ASSIGNMENT)}
     claims.close()
     grades = gradebook_dump(db_url, C.ASSIGNMENT)
@@ -102,7 +102,7 @@ def test_nothing_a_link_pointed_at_reaches_any_feedback_or_report(graded):
     root, planted, done, feedback, rows, grades, scratch = graded
     pages = list((root / "feedback").rglob("*.html")) + list((root / "reports").rglob("*.html"))
     assert pages
-    secret = Claims(f"sqlite:///{root}/gradebook.db").secret()
+    secret = Records(f"sqlite:///{root}/gradebook.db").secret()
     for page in pages:
         text = page.read_text(encoding="utf-8", errors="replace")
         assert secret not in text, page

@@ -121,7 +121,7 @@ def graded():
 
 
 def _infos(root, venv):
-    code = ("import json, sys; from miniflow_grader.claims import Claims; c = Claims(sys.argv[1]); "
+    code = ("import json, sys; from miniflow_grader.records import Records; c = Records(sys.argv[1]); "
             "print(json.dumps({r['student']: json.loads(r['info']) for r in c.rows(sys.argv[2])}))")
     out = subprocess.run([str(venv / "bin" / "python"), "-c", code, f"sqlite:///{root}/gradebook.db", C.ASSIGNMENT],
                          check=True, capture_output=True, text=True, cwd=root)

@@ -1,4 +1,4 @@
-"""Two grading processes share one PostgreSQL gradebook: each submission is graded once, grades equal SQLite's."""
+"""Grading into a PostgreSQL gradebook: grades equal SQLite's, one grader per assignment, nothing graded twice."""
 import subprocess
 import sys
 
@@ -9,7 +9,7 @@ from hostile import course as C
 from hostile import postgres
 from hostile.catalogue import CATALOGUE, CORRECT
 from hostile.support import gradebook_dump, leftover_processes, require, scratch_in, serving
-from miniflow_grader.claims import Claims
+from miniflow_grader.records import Records
 from miniflow_grader.grade import Grader
 from miniflow_grader.sandbox import Limits
 
@@ -20,7 +20,7 @@ CHOSEN = {"always_equal", "import_reference", "hardcode_visible", "syntax_error"
           "wrong_file_name", "delete_tests", "sys_exit"}
 
 
-def test_two_graders_share_a_postgresql_gradebook(tmp_path):
+def test_grading_into_a_postgresql_gradebook_once(tmp_path):
     require("bwrap", "grading in a sandbox")
     if postgres.binaries() is None:
         require("pg_ctl", "the PostgreSQL gradebook test")
@@ -43,25 +43,27 @@ def test_two_graders_share_a_postgresql_gradebook(tmp_path):
     scratch.mkdir()
     with postgres.server() as prefix, scratch_in(scratch):
         db_url = postgres.create_database(prefix, "gradebook")
-        command = [sys.executable, "-m", "miniflow_grader.grade", C.ASSIGNMENT, "--db", db_url, "--jobs", "1",
+        command = [sys.executable, "-m", "miniflow_grader.grade", C.ASSIGNMENT, "--db", db_url, "--jobs", "2",
                    "--course-dir", str(root), "--no-progress", "--no-report", "--timeout", "90"]
-        graders = [subprocess.Popen(command + ["--worker", f"grader{i}"], env=C.env(), cwd=root,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in (1, 2)]
-        outputs = [g.communicate(timeout=600) for g in graders]
-        for grader, (out, err) in zip(graders, outputs):
-            assert grader.returncode == 0, err.decode()[-3000:]
-            assert "learner id is 200 characters long" in err.decode()
-        claims = Claims(db_url)
-        rows = claims.rows(C.ASSIGNMENT)
-        claims.close()
+        # while another grader holds the assignment, a second one refuses to start, saying why
+        holder = Records(db_url)
+        holder.exclusive(C.ASSIGNMENT)
+        busy = subprocess.run(command, env=C.env(), cwd=root, capture_output=True, timeout=300)
+        assert busy.returncode == 2 and b"another grader is grading" in busy.stderr, busy.stderr.decode()[-2000:]
+        holder.close()
+
+        first = subprocess.run(command, env=C.env(), cwd=root, capture_output=True, timeout=600)
+        assert first.returncode == 0, first.stderr.decode()[-3000:]
+        assert "learner id is 200 characters long" in first.stderr.decode()
+        records = Records(db_url)
+        rows = records.rows(C.ASSIGNMENT)
+        records.close()
         assert sorted(r["student"] for r in rows) == students
-        assert all(r["state"] == "done" and r["times_graded"] == 1 for r in rows)   # none graded twice
-        workers = {r["worker"] for r in rows}
-        assert workers == {"grader1", "grader2"}                                   # the work was split
+        assert all(r["times_graded"] == 1 for r in rows)                           # none graded twice
         postgres_grades = gradebook_dump(db_url, C.ASSIGNMENT)
 
-        # a third grader finds nothing left to do
-        again = subprocess.run(command + ["--worker", "grader3"], env=C.env(), cwd=root, capture_output=True,
+        # grading again finds nothing left to do
+        again = subprocess.run(command, env=C.env(), cwd=root, capture_output=True,
                                timeout=300)
         assert again.returncode == 0 and b"graded 0 of" in again.stderr, again.stderr.decode()[-2000:]
         assert gradebook_dump(db_url, C.ASSIGNMENT) == postgres_grades

@@ -14,7 +14,8 @@ import pytest
 from hostile import course as C
 from hostile.support import leftover_processes, require, serving
 from miniflow_grader import checks
-from miniflow_grader.grade import Grader, load_probe_file
+from miniflow_grader.grade import Grader
+from miniflow_grader.judge import load_probe_file
 from miniflow_grader.sandbox import Limits, Sandbox
 from miniflow_grader.stubs import StubError, stub_source, write_stubbed_package
 
@@ -136,7 +137,7 @@ def _sandbox_for(grader, tmp_path, **limits):
     from miniflow_grader.mounts import write_etc
     grader.scratch = tmp_path / "scratch"
     grader.scratch.mkdir()
-    lib = grader._build_lib(sandboxed=True)
+    lib = grader.write_lib(grader.scratch / "lib")
     sandbox = Sandbox(Limits(**limits), sandboxed=True, etc=write_etc(grader.scratch / "etc"))
     sandbox.check_available(grader.scratch / "check", lib)
     return sandbox, lib
@@ -244,7 +245,7 @@ tmp = Path(sys.argv[2])
 grader = Grader(C.ASSIGNMENT, tmp / "course", jobs=1, progress=False)
 grader.scratch = tmp / "scratch"
 grader.scratch.mkdir()
-lib = grader._build_lib(sandboxed=True)
+lib = grader.write_lib(grader.scratch / "lib")
 sandbox = Sandbox(Limits(wall_seconds=300, cell_timeout=300), sandboxed=True, etc=write_etc(grader.scratch / "etc"))
 job = grader.scratch / "job"
 (job / "work").mkdir(parents=True)

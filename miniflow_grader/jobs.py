@@ -1,0 +1,42 @@
+"""The data passed between the grader's stages (see grade.py for the stages)."""
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class JobResult:
+    """What grading one notebook found: outputs for nbgrader to save, and each part's verdict."""
+    known_ids: set
+    grade_outputs: dict = field(default_factory=dict)      # grade_id -> outputs
+    cell_outputs: dict = field(default_factory=dict)       # cell index -> outputs
+    execution_counts: dict = field(default_factory=dict)
+    parts: dict = field(default_factory=dict)              # grade_id -> {"passed", "message"}
+    limits: list = field(default_factory=list)             # [{"kind", "detail"}]
+    seconds: float = 0.0
+    output_cap: int = 2 * 1024 ** 2
+
+
+@dataclass
+class NotebookJob:
+    """One sanitized notebook to run in a sandbox: its folder's files travel as data."""
+    student: str
+    notebook: str
+    sanitized: Path                     # the sanitized notebook, here, where nbgrader saves the grades
+    seed: int
+    files: dict                         # the sanitized notebook's folder: {relative name: bytes}
+    attempts: int = 0
+    first_problem: str = None           # an infrastructure problem on the first run
+    avoid: set = field(default_factory=set)   # workers that refused it
+    worker: str = None
+    result: JobResult = None
+
+
+@dataclass
+class Submission:
+    student: str
+    fingerprint: str
+    converter: object = None            # nbgrader_steps.SandboxAutograde, set up for this student
+    jobs: list = field(default_factory=list)
+    problems: list = field(default_factory=list)           # [{"kind", "detail"}]
+    parts: dict = field(default_factory=dict)
+    pending: int = 0
