@@ -10,7 +10,9 @@ miniflow_grader.grade` (sandboxed, --jobs N), and prints:
 * the throughput ratio, stock time / our time (target: at least 1.8 on 2 cores);
 * our time per notebook (the sandbox's wall time for one notebook, on a loaded
   machine) against executing that notebook once with nbclient in this process,
-  on an idle machine (target: within 1.3x).
+  on an idle machine (target: within 1.3x);
+* the same grading with --scheduler on a local Dask cluster of N one-thread
+  workers (started here on 127.0.0.1), against --jobs N.
 Scores must agree between the two graders; the benchmark stops if they do not.
 """
 import argparse
@@ -70,6 +72,41 @@ def nbclient_once(root, students):
     return times
 
 
+def local_cluster(folder, workers):
+    """A `dask scheduler` and `workers` one-thread `dask worker` processes on 127.0.0.1; returns (address, stop)."""
+    import signal
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    folder.mkdir(parents=True)
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd=folder)
+    processes = [subprocess.Popen([str(C.BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                   "--no-dashboard"], env=C.env(), **quiet)]
+    for i in range(workers):
+        processes.append(subprocess.Popen([str(C.BIN / "dask"), "worker", address, "--nthreads", "1", "--no-nanny",
+                                           "--host", "127.0.0.1", "--no-dashboard",
+                                           "--local-directory", str(folder / f"w{i}")], env=C.env(), **quiet))
+    from distributed import Client
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with Client(address, timeout=10) as client:
+                client.wait_for_workers(workers, timeout=60)
+            break
+        except (OSError, TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+    def stop():
+        for proc in processes:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return address, stop
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--notebooks", type=int, default=40)
@@ -81,6 +118,8 @@ def main():
         stock_root, ours_root = work / "stock", work / "ours"
         make(stock_root, args.notebooks)
         shutil.copytree(stock_root, ours_root)
+        dask_root = work / "dask"
+        shutil.copytree(stock_root, dask_root)
         students = sorted(p.name for p in (stock_root / "submitted").iterdir())
 
         baseline = nbclient_once(stock_root, students[:len(VARIANTS)])
@@ -95,20 +134,34 @@ def main():
                         "--no-progress", "--no-report"], cwd=ours_root, env=C.env(), check=True, capture_output=True)
         ours = time.perf_counter() - started
 
+        address, stop = local_cluster(work / "cluster", args.jobs)
+        try:
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "miniflow_grader.grade", C.ASSIGNMENT, "--scheduler", address,
+                            "--no-progress", "--no-report"], cwd=dask_root, env=C.env(), check=True,
+                           capture_output=True)
+            on_dask = time.perf_counter() - started
+        finally:
+            stop()
+
         stock_scores, our_scores = scores_from_export(stock_root), scores_from_export(ours_root)
         if stock_scores != our_scores:
             raise SystemExit(f"the graders disagree: {stock_scores} vs {our_scores}")
+        if scores_from_export(dask_root) != our_scores:
+            raise SystemExit("grading on the Dask cluster disagrees with grading here")
 
         import json
         from miniflow_grader.records import Records
-        claims = Records(f"sqlite:///{ours_root}/gradebook.db")
-        per_notebook = [json.loads(r["info"])["seconds"] for r in claims.rows(C.ASSIGNMENT)]
-        claims.close()
+        records = Records(f"sqlite:///{ours_root}/gradebook.db")
+        per_notebook = [json.loads(r["info"])["seconds"] for r in records.rows(C.ASSIGNMENT)]
+        records.close()
         n = len(students)
         print(f"{n} notebooks, {args.jobs} jobs, {os.cpu_count()} cores")
         print(f"stock nbgrader autograde (sequential): {stock:7.1f} s  {n / stock:5.2f} notebooks/s")
         print(f"miniflow_grader --jobs {args.jobs}:             {ours:7.1f} s  {n / ours:5.2f} notebooks/s")
-        print(f"throughput ratio (ours / stock):        {stock / ours:5.2f}x   (target >= 1.8x on 2 cores)")
+        print(f"throughput ratio (ours / stock):        {stock / ours:5.2f}x   (target >= 3x on 2 cores)")
+        print(f"--scheduler, {args.jobs} local Dask workers:   {on_dask:7.1f} s  {n / on_dask:5.2f} notebooks/s"
+              f"  = {ours / on_dask:4.2f}x the throughput of --jobs {args.jobs}")
         base = statistics.median(baseline)
         mine = statistics.median(per_notebook)
         print(f"one notebook, nbclient in-process (median of {len(baseline)}): {base:5.2f} s")

@@ -151,12 +151,27 @@ def test_grading_on_a_dask_cluster_equals_grading_here(tmp_path):
     shutil.copytree(root, on_cluster)
     command = [sys.executable, "-m", "miniflow_grader.grade", C.ASSIGNMENT, "--no-report", "--timeout", "90"]
 
+    # on this machine, a coordinator killed outright in the middle, then started again, grades only what is left
     here_scratch = tmp_path / "here"
     here_scratch.mkdir()
     with scratch_in(here_scratch):
+        first = subprocess.Popen(command + ["--jobs", "2", "--no-progress"], cwd=root, env=C.env(),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        records = Records(f"sqlite:///{root}/gradebook.db")
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and first.poll() is None and len(records.rows(C.ASSIGNMENT)) < 8:
+            time.sleep(0.2)
+        assert first.poll() is None, "grading ended before it could be interrupted"
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=60)
+        first.stderr.close()
+        recorded = len(records.rows(C.ASSIGNMENT))
+        records.close()
         here = subprocess.run(command + ["--jobs", "2", "--no-progress"], cwd=root, env=C.env(),
                               capture_output=True, text=True, timeout=900)
     assert here.returncode == 0, here.stderr[-3000:]
+    assert 8 <= recorded < len(students)
+    assert f"graded {len(students) - recorded} of {len(students)} submissions" in here.stderr, here.stderr[-2000:]
     expected = gradebook_dump(f"sqlite:///{root}/gradebook.db", C.ASSIGNMENT)
 
     with cluster(tmp_path / "cluster") as dask:
@@ -206,9 +221,10 @@ def test_grading_on_a_dask_cluster_equals_grading_here(tmp_path):
     records.close()
     graded = sorted(r["student"] for r in rows)
     here_records = Records(f"sqlite:///{root}/gradebook.db")
-    assert graded == sorted(r["student"] for r in here_records.rows(C.ASSIGNMENT)) == students
+    here_rows = here_records.rows(C.ASSIGNMENT)
     here_records.close()
-    assert all(r["times_graded"] == 1 for r in rows)
+    assert graded == sorted(r["student"] for r in here_rows) == students
+    assert all(r["times_graded"] == 1 for r in rows + here_rows)
     used = {w for r in rows if r["worker"] for w in r["worker"].split(", ")}
     assert used <= {workers["w1"], workers["w2"]} and workers["w2"] in used
     assert workers["nosandbox"] not in used

@@ -48,9 +48,9 @@ def graded(tmp_path_factory):
         summary = grader.run()
     SCRATCH["graded"] = scratch
     db_url = f"sqlite:///{root}/gradebook.db"
-    claims = Records(db_url)
-    infos = {row["student"]: dict(row, info=json.loads(row["info"])) for row in claims.rows(C.ASSIGNMENT)}
-    claims.close()
+    records = Records(db_url)
+    infos = {row["student"]: dict(row, info=json.loads(row["info"])) for row in records.rows(C.ASSIGNMENT)}
+    records.close()
     return root, db_url, summary, infos
 
 

@@ -75,12 +75,12 @@ def stop_first_kernel(marker, stopped, deadline=180):
 
 
 def _info(root, student):
-    claims = Records(f"sqlite:///{root}/gradebook.db")
+    records = Records(f"sqlite:///{root}/gradebook.db")
     try:
         import json
-        return next(json.loads(r["info"]) for r in claims.rows(C.ASSIGNMENT) if r["student"] == student)
+        return next(json.loads(r["info"]) for r in records.rows(C.ASSIGNMENT) if r["student"] == student)
     finally:
-        claims.close()
+        records.close()
 
 
 def test_a_kernel_that_stalls_is_run_again_and_graded_in_full(tmp_path):

@@ -35,9 +35,9 @@ def graded(tmp_path_factory):
     feedback = subprocess.run([str(C.BIN / "nbgrader"), "generate_feedback", C.ASSIGNMENT, "--force"],
                               cwd=root, env=C.env(), capture_output=True, text=True, timeout=600)
     db_url = f"sqlite:///{root}/gradebook.db"
-    claims = Records(db_url)
-    rows = {row["student"]: row for row in claims.rows(C.ASSIGNMENT)}
-    claims.close()
+    records = Records(db_url)
+    rows = {row["student"]: row for row in records.rows(C.ASSIGNMENT)}
+    records.close()
     grades = gradebook_dump(db_url, C.ASSIGNMENT)
     return root, planted, done, feedback, rows, grades, scratch
 
