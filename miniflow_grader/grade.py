@@ -157,9 +157,13 @@ class Grader:
         import miniflow
         return [str(p) for p in (Path(miniflow.__file__).resolve().parent, self.root, *self.python_paths)]
 
-    def _task(self, job):
-        task = {"notebook": f"{job.notebook}.ipynb", "files": job.files, "seed": job.seed,
-                "limits": asdict(self.limits)}
+    def _task(self, job=None):
+        """What the executing machine gets for `job`, as data (without a job: only a check of its sandbox)."""
+        task = {"limits": asdict(self.limits)}
+        if job is None:
+            task["check_only"] = True
+        else:
+            task.update(notebook=f"{job.notebook}.ipynb", files=job.files, seed=job.seed)
         if self.scheduler is None:     # the course lies on this machine; a worker knows nothing of it
             task.update(hidden=self._private_folders(), allow_unsandboxed=self.allow_unsandboxed)
         return task
@@ -179,7 +183,7 @@ class Grader:
             except (OSError, TimeoutError) as error:
                 raise GradingError(f"cannot reach the Dask scheduler at {self.scheduler}: {error}") from None
         engine = LocalEngine(self.jobs)
-        check = engine.submit(self.blob, dict(self._task_template(), check_only=True)).result()
+        check = engine.submit(self.blob, self._task()).result()
         if "refused" in check:
             engine.close()
             raise GradingError(
@@ -190,10 +194,6 @@ class Grader:
             self.log(f"WARNING: the sandbox cannot start ({check['unsandboxed']}); running learners' code "
                      "UNSANDBOXED, with resource limits only, because --allow-unsandboxed was given")
         return engine
-
-    def _task_template(self):
-        return {"notebook": "", "files": {}, "seed": 0, "limits": asdict(self.limits),
-                "hidden": self._private_folders(), "allow_unsandboxed": self.allow_unsandboxed}
 
     # --- the run --------------------------------------------------------------------
 
