@@ -6,7 +6,6 @@ so everything they run arrives as data. The same course is graded on this machin
 and another one has no working sandbox: the grades are the same, every submission
 is graded once, the refusing worker ran nothing and is named.
 """
-import json
 import os
 import re
 import shutil
@@ -20,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from hostile import course as C
-from hostile.catalogue import CATALOGUE, CORRECT
-from hostile.support import gradebook_dump, leftover_processes, require, scratch_in, serving
+from hostile.catalogue import CATALOGUE, CORRECT, submit_all
+from hostile.support import gradebook_dump, leftover_processes, require, scratch_in
 from miniflow_grader.records import Records
 
 pytestmark = [pytest.mark.timeout(1800), pytest.mark.xdist_group("dask")]
@@ -124,13 +123,7 @@ def cluster(scratch):
 def _course(tmp_path):
     root = C.make_course(tmp_path / "course", timeout=5)
     entries = [e for e in CATALOGUE if e.name in CHOSEN] + CORRECT
-    with serving("") as port:
-        for entry in entries:
-            kwargs = {"name": entry.file_name} if entry.file_name else {}
-            if entry.raw is not None:
-                C.submit(root, entry.name, raw=entry.raw, **kwargs)
-            else:
-                C.submit(root, entry.name, entry.build(root, port), **kwargs)
+    submit_all(root, entries)
     students = [e.name for e in entries]
     for extra in range(32 - len(entries)):
         C.submit(root, f"learner{extra:02d}", C.correct_submission(root))

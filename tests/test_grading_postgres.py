@@ -7,8 +7,8 @@ import pytest
 
 from hostile import course as C
 from hostile import postgres
-from hostile.catalogue import CATALOGUE, CORRECT
-from hostile.support import gradebook_dump, leftover_processes, require, scratch_in, serving
+from hostile.catalogue import CATALOGUE, CORRECT, submit_all
+from hostile.support import gradebook_dump, leftover_processes, require, scratch_in
 from miniflow_grader.records import Records
 from miniflow_grader.grade import Grader
 from miniflow_grader.sandbox import Limits
@@ -26,13 +26,7 @@ def test_grading_into_a_postgresql_gradebook_once(tmp_path):
         require("pg_ctl", "the PostgreSQL gradebook test")
     root = C.make_course(tmp_path / "course", timeout=5)
     entries = [e for e in CATALOGUE if e.name in CHOSEN] + CORRECT
-    with serving("") as port:
-        for entry in entries:
-            kwargs = {"name": entry.file_name} if entry.file_name else {}
-            if entry.raw is not None:
-                C.submit(root, entry.name, raw=entry.raw, **kwargs)
-            else:
-                C.submit(root, entry.name, entry.build(root, port), **kwargs)
+    submit_all(root, entries)
     for extra in range(4):        # more correct submissions, so both graders have work
         C.submit(root, f"learner{extra}", C.correct_submission(root))
     long_id = "x" * 200           # more than the gradebook's VARCHAR(128): refused alone, the others are graded

@@ -410,3 +410,15 @@ CORRECT = [
           before_tests=["print('trying things')\nx = Input(); x.value = np.arange(3.0)\nm = Mul(x, x); m.forward(); m.value\n",
                         "import matplotlib\nmatplotlib.use('Agg')\n"]),
 ]
+
+
+def submit_all(root, entries):
+    """Submit each entry under its own name (a server on 127.0.0.1 answers those that fetch something)."""
+    from .support import serving
+    with serving("") as port:
+        for entry in entries:
+            kwargs = {"name": entry.file_name} if entry.file_name else {}
+            if entry.raw is not None:
+                C.submit(root, entry.name, raw=entry.raw, **kwargs)
+            else:
+                C.submit(root, entry.name, entry.build(root, port), **kwargs)
