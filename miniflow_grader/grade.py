@@ -305,6 +305,9 @@ class Grader:
         except Exception as error:    # the engine lost it (say, a worker that died too often)
             job.result = failed_result(source, f"{type(error).__name__}: {str(error)[:400]}")
             return True
+        if not isinstance(answer, dict):
+            job.result = failed_result(source, f"the executing machine sent back a {type(answer).__name__}")
+            return True
         if "refused" in answer:
             worker = str(answer.get("worker"))
             if worker not in self.refusals:
