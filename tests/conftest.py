@@ -22,8 +22,8 @@ except ImportError:
     pass
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items):
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_modifyitems(config, items):
     """Under `pytest -n N --dist loadgroup`, the tests of a module that builds a module-scoped fixture
     (a graded course, a browser) run on one worker, so that fixture is built once, not once per worker."""
     for item in items:
@@ -32,6 +32,23 @@ def pytest_collection_modifyitems(items):
         if any(fixture.scope == "module" and fixture.func.__module__ == item.module.__name__
                for fixtures in item._fixtureinfo.name2fixturedefs.values() for fixture in fixtures):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    result = yield
+    if getattr(config.option, "loadgroup", False):    # a pytest-xdist worker, under --dist loadgroup
+        _name_groups_in_ids(items)
+    return result
+
+
+def _name_groups_in_ids(items):
+    """A group reaches xdist's scheduler only as the suffix "@group" of each test's id. pytest-xdist 3.8 adds it
+    by setting the item's `_nodeid`, which pytest 9.2 no longer reads (its ids are structured, in `_id`), so
+    every group would be ignored and every worker would build every module's fixtures
+    (pytest-dev/pytest-xdist#1386). Add the suffix as xdist does, where xdist did not."""
+    for item in items:
+        names = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                        for mark in item.iter_markers("xdist_group")})
+        if names and "@" not in item.nodeid.rpartition("]")[2]:
+            from _pytest.nodeid import NodeId
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
 
 
 # What a skip message mentions -> (the tool's name, the Debian package that brings it).
