@@ -1,4 +1,5 @@
 r"""Problem set 6: `ReLU`, `SoftmaxCrossEntropy`, and `train_classifier`, which trains a digit classifier."""
+import functools
 import zlib
 
 import numpy as np
@@ -465,11 +466,21 @@ LESSON_SEED = 0
 N_TEST = 397
 
 
-def digits_split(seed=0, columns=None):
-    """scikit-learn's digits (bundled) scaled to 0..1, split into 1,400 training and 397 test images."""
+@functools.cache
+def _digits():
+    """scikit-learn's digits (bundled) scaled to 0..1, and their labels, read once per process: a check reads
+    them for every training run. Read-only; digits_split hands out copies (made by indexing) only."""
     from sklearn.datasets import load_digits
     digits = load_digits()
     pixels, labels = digits.data / 16.0, digits.target
+    pixels.setflags(write=False)
+    labels.setflags(write=False)
+    return pixels, labels
+
+
+def digits_split(seed=0, columns=None):
+    """scikit-learn's digits (bundled) scaled to 0..1, split into 1,400 training and 397 test images."""
+    pixels, labels = _digits()
     if columns is not None:
         pixels = pixels[:, columns]
     order = np.random.default_rng(seed).permutation(len(labels))
