@@ -54,7 +54,9 @@ def _name_groups_in_ids(items):
                         for mark in item.iter_markers("xdist_group")})
         if names and "@" not in item.nodeid.rpartition("]")[2]:
             from _pytest.nodeid import NodeId
-            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
+            old = item._id   # the suffix goes after the parameters: "test_x[a]@group", as xdist writes it
+            last = old.names[-1] + ("" if old.params is None else f"[{old.params}]")
+            item._id = NodeId(path=old.path, names=(*old.names[:-1], f"{last}@{'_'.join(names)}"))
 
 
 # What a skip message mentions -> (the tool's name, the Debian package that brings it).
