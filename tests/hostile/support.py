@@ -56,9 +56,11 @@ def leftover_processes(marker):
             continue
         if str(marker) in cmdline and ("bwrap" in cmdline or "_miniflow_runner" in cmdline):
             found.append(f"{entry.name}: {cmdline[:200]}")
-    for cgroups in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup/memory")):
-        if cgroups.is_dir():
-            found += [str(p) for p in cgroups.rglob(f"miniflow-grader-{os.getpid()}-*")]
+    prefix = f"miniflow-grader-{os.getpid()}-"
+    for cgroups in ("/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory"):
+        # os.walk, not rglob: other graders' cgroups come and go while the tree is walked
+        for folder, subfolders, _ in os.walk(cgroups):
+            found += [os.path.join(folder, name) for name in subfolders if name.startswith(prefix)]
     return found
 
 
