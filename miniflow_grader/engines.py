@@ -13,17 +13,12 @@ from . import bootstrap
 class LocalEngine:
     """Up to `jobs` sandboxes at once on this machine."""
 
-    description = "this machine"
-
     def __init__(self, jobs):
         self.jobs = jobs
         self.pool = ThreadPoolExecutor(max_workers=jobs)
 
     def submit(self, blob, task, avoid=()):
         return self.pool.submit(bootstrap.run_bundle, blob, task)
-
-    def workers(self):
-        return None
 
     def close(self):
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -43,9 +38,7 @@ class DaskEngine:
         from distributed import Client
         cloudpickle.register_pickle_by_value(bootstrap)
         self.client = Client(address, timeout=connect_timeout, set_as_default=False)
-        self.description = f"the Dask cluster at {address}"
         self.jobs = max(1, sum(self.client.nthreads().values()))
-        self._blob = None
 
     def workers(self):
         """The addresses of the workers the scheduler knows now."""

@@ -78,20 +78,17 @@ class _Host:
         self.warning = None
         self.sandbox = Sandbox(limits, sandboxed=True, etc=write_etc(self.scratch / "etc"),
                                hidden=[*hidden, *_own_folders()])
-        self._write_kernel(sandboxed=True)
+        write_kernel_spec(self.lib, sandboxed=True)
         try:
             self.sandbox.check_available(self.scratch / "check", self.lib)
         except SandboxUnavailable as error:
             if allow_unsandboxed:
                 self.warning = str(error)
                 self.sandbox = Sandbox(limits, sandboxed=False)
-                self._write_kernel(sandboxed=False)
+                write_kernel_spec(self.lib, sandboxed=False)
             else:
                 self.refusal = str(error)
         shutil.rmtree(self.scratch / "check", ignore_errors=True)
-
-    def _write_kernel(self, sandboxed):
-        write_kernel_spec(self.lib, sandboxed)
 
     def run(self, task):
         job_dir = self.scratch / f"job-{next(_numbers)}"

@@ -523,6 +523,12 @@ class _SoftmaxCrossEntropy(Node):
                           logits: grad * (self.upstream_gradient() / len(self.classes))}
 
 
+def _step_range(n_examples):
+    """The fewest and the most sgd_update steps the training takes: every batch full, or a last one partial."""
+    epochs, batch_size = TRAIN_SETTINGS["epochs"], TRAIN_SETTINGS["batch_size"]
+    return epochs * (n_examples // batch_size), epochs * -(-n_examples // batch_size)
+
+
 class _StopTraining(BaseException):
     """Raised by the recorder once the steps already show the mistake (a BaseException, so `except Exception` does
     not stop it): a loop over the whole data, or one that never ends, is judged without running it to the end."""
@@ -533,9 +539,8 @@ class _Recorder:
 
     def __init__(self, n_features, n_examples):
         self.n_features = n_features
-        settings = TRAIN_SETTINGS
-        self.batch_size = settings["batch_size"]
-        self.most_steps = settings["epochs"] * -(-n_examples // settings["batch_size"])
+        self.batch_size = TRAIN_SETTINGS["batch_size"]
+        _, self.most_steps = _step_range(n_examples)
         self.rates, self.batch_sizes, self.batches, self.trained = [], [], [], []
 
     def __call__(self, trainables, learning_rate=1e-2):
@@ -658,7 +663,7 @@ def _judge_steps(outputs, prefix, what, n_examples, n_features):
     epochs, batch_size, rate = (TRAIN_SETTINGS[k] for k in ("epochs", "batch_size", "learning_rate"))
     sizes, batches = outputs[prefix + "batch_sizes"], outputs[prefix + "batches"]
     stopped = prefix + "stopped" in outputs
-    least, most = epochs * (n_examples // batch_size), epochs * -(-n_examples // batch_size)
+    least, most = _step_range(n_examples)
     if len(sizes) == 0:
         raise CheckFailed(f"{what}: sgd_update was never called.\nHint: after each forward and backward pass, "
                           "update the parameters with sgd_update([W1, b1, W2, b2], learning_rate).")
