@@ -105,6 +105,7 @@ def run(spec_path):
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
+    from nbclient.util import run_sync
 
     cap = spec["output_bytes"]
     probe_dir = spec["probe_dir"]
@@ -151,7 +152,24 @@ def run(spec_path):
 
         async def _async_handle_timeout(self, timeout, cell=None):
             send(type="event", event="timeout", cell=state["cell"], kernel=state["kernel"])
+            state["timed_out"] = state["cell"]
             return await super()._async_handle_timeout(timeout, cell)
+
+    async def answers(seconds):
+        """Whether the kernel answers a kernel_info request within `seconds`. Its shell takes one request at a
+        time, so a kernel still running a cell that went on after the interrupt (it ignores SIGINT, or catches
+        KeyboardInterrupt and loops again) cannot, and every cell after it would only wait out its timeout."""
+        from queue import Empty
+        msg_id = client.kc.kernel_info()
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                reply = await client.kc.shell_channel.get_msg(timeout=left)
+            except Empty:
+                return False
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:   # not the interrupted cell's late reply
+                return True
+        return False
 
     def take_probe(grade_id):
         """The probe file this grade cell wrote (or None); the probe directory is emptied either way."""
@@ -239,6 +257,9 @@ def run(spec_path):
                      probe=take_probe(grade_id) if grade_id else None)
                 if died:
                     send(type="event", event="kernel_died", cell=index)
+                    break
+                if state.get("timed_out") == index and not run_sync(answers)(spec.get("interrupt_grace", 5)):
+                    send(type="event", event="stuck", cell=index)
                     break
             finish(early=True)     # before the kernel's graceful shutdown, which nobody needs to wait for
     except DeadKernelError:

@@ -126,6 +126,10 @@ def stop_reason(run, limits):
         return f"the notebook ran longer than {limits.wall_seconds} s and was stopped"
     if any(e.get("event") == "kernel_died" for e in run.events):
         return "the kernel died before this test (memory, os._exit or a crash)"
+    stuck = next((e for e in run.events if e.get("event") == "stuck"), None)
+    if stuck is not None:
+        return (f"cell {stuck.get('cell')} ran longer than {limits.cell_timeout} s and went on running when it was "
+                "interrupted, so the notebook was stopped there")
     if not run.finished:
         return "the sandbox stopped before this test"
     return None
@@ -144,6 +148,9 @@ def limits_hit(run, cell_outputs, grade_cells, limits):
             hits.append({"kind": "timeout", "detail": f"cell {cell} ran longer than {limits.cell_timeout} s"})
         elif kind == "kernel_died":
             hits.append({"kind": "kernel_died", "detail": f"the kernel died in cell {cell}"})
+        elif kind == "stuck":
+            hits.append({"kind": "timeout", "detail": f"cell {cell} went on running when it was interrupted: "
+                                                      "the cells after it were not run"})
         elif kind == "output_limit":
             hits.append({"kind": "output", "detail": f"more than {limits.output_bytes} bytes of output"})
         elif kind == "processes_killed":
