@@ -1,4 +1,5 @@
-"""Grading into a PostgreSQL gradebook: grades equal SQLite's, one grader per assignment, nothing graded twice."""
+"""Grading into a PostgreSQL gradebook: every submission earns what it earns on SQLite, one grader per assignment,
+an interrupted grader started again grades only what is left, nothing is graded twice."""
 import subprocess
 import sys
 
@@ -7,11 +8,9 @@ import pytest
 
 from hostile import course as C
 from hostile import postgres
-from hostile.catalogue import CATALOGUE, CORRECT, submit_all
-from hostile.support import gradebook_dump, leftover_processes, require, scratch_in
+from hostile.catalogue import ALL_IDS, CATALOGUE, CORRECT, submit_all
+from hostile.support import gradebook_dump, kill_when_recorded, leftover_processes, require, scratch_in
 from miniflow_grader.records import Records
-from miniflow_grader.grade import Grader
-from miniflow_grader.sandbox import Limits
 
 # grading a whole course in sandboxes (its fixture) takes minutes on two busy cores
 pytestmark = pytest.mark.timeout(1500)
@@ -27,7 +26,7 @@ def test_grading_into_a_postgresql_gradebook_once(tmp_path):
     root = C.make_course(tmp_path / "course", timeout=5)
     entries = [e for e in CATALOGUE if e.name in CHOSEN] + CORRECT
     submit_all(root, entries)
-    for extra in range(4):        # more correct submissions, so both graders have work
+    for extra in range(4):        # more correct submissions: the interrupted grader leaves work behind
         C.submit(root, f"learner{extra}", C.correct_submission(root))
     long_id = "x" * 200           # more than the gradebook's VARCHAR(128): refused alone, the others are graded
     C.submit(root, long_id, C.correct_submission(root))
@@ -46,9 +45,13 @@ def test_grading_into_a_postgresql_gradebook_once(tmp_path):
         assert busy.returncode == 2 and b"another grader is grading" in busy.stderr, busy.stderr.decode()[-2000:]
         holder.close()
 
-        first = subprocess.run(command, env=C.env(), cwd=root, capture_output=True, timeout=600)
-        assert first.returncode == 0, first.stderr.decode()[-3000:]
-        assert "learner id is 200 characters long" in first.stderr.decode()
+        # a grader killed outright in the middle of the run, then started again, grades only what is left
+        first = kill_when_recorded(command, root, C.env(), db_url, C.ASSIGNMENT, at_least=4)
+        assert 4 <= first < len(students)
+        second = subprocess.run(command, env=C.env(), cwd=root, capture_output=True, text=True, timeout=600)
+        assert second.returncode == 0, second.stderr[-3000:]
+        assert f"graded {len(students) - first} of {len(students)} submissions" in second.stderr, second.stderr[-2000:]
+        assert "learner id is 200 characters long" in second.stderr
         records = Records(db_url)
         rows = records.rows(C.ASSIGNMENT)
         records.close()
@@ -62,9 +65,9 @@ def test_grading_into_a_postgresql_gradebook_once(tmp_path):
         assert again.returncode == 0 and b"graded 0 of" in again.stderr, again.stderr.decode()[-2000:]
         assert gradebook_dump(db_url, C.ASSIGNMENT) == postgres_grades
 
-    with scratch_in(scratch):
-        Grader(C.ASSIGNMENT, root, jobs=2, limits=Limits(wall_seconds=90), progress=False).run()
-    sqlite_grades = gradebook_dump(f"sqlite:///{root}/gradebook.db", C.ASSIGNMENT)
-    assert postgres_grades == sqlite_grades
-    assert {r[0] for r in sqlite_grades} == set(students)
+    # every grade is what the submission earns, as test_grading_hostile.py finds on SQLite for the same entries
+    earns = {e.name: e.passes for e in entries} | {f"learner{i}": ALL_IDS for i in range(4)}
+    assert {r[0] for r in postgres_grades} == set(students)
+    for student, notebook, grade_id, auto, manual, needs_manual, max_score in postgres_grades:
+        assert auto == (max_score if grade_id in earns[student] else 0), (student, grade_id, auto)
     assert leftover_processes(scratch) == []
