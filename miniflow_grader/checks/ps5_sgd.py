@@ -104,6 +104,10 @@ visible_and_hidden(
 
 #: The settings the training checks pass to the learner's train().
 TRAIN_SETTINGS = dict(n_hidden=10, epochs=100, batch_size=11, learning_rate=0.05)
+#: How far above a least-squares line's MSE a trained network may end. A right loop usually ends below the line
+#: (about 0.88 of it), but now and then a seed's random start and batches leave it a little above (up to 1.07
+#: of it in 350 runs); predicting the mean is about 2 times the line.
+LINE_MARGIN = 1.25
 
 
 def standardised_diabetes():
@@ -341,11 +345,11 @@ def _judge_train(outputs, prefix, what, X_, y_, seed):
                               "values after the last step.")
     loss = _network_cost(X_, y_, **params)
     line = linear_fit_mse(X_, y_)
-    if not loss < line:
+    if not loss < LINE_MARGIN * line:
         raise CheckFailed(
             f"{what}: after training, the network's MSE on all the data is {loss:.4g}; a straight line fitted by "
-            f"least squares gets {line:.4g} on the same data (predicting the mean gets 1), and the network should "
-            f"do better than that.\nHint: each step should sample a new batch of batch_size examples, set X.value "
+            f"least squares gets {line:.4g} on the same data (predicting the mean gets 1), and a trained network "
+            f"gets about as low or lower: below {LINE_MARGIN:g} times the line's, {LINE_MARGIN * line:.4g}.\nHint: each step should sample a new batch of batch_size examples, set X.value "
             f"and y.value, run forward and backward through the sorted graph, then update the trainables "
             f"[W1, b1, W2, b2] with the learning rate given; repeat for epochs * (number of examples // "
             f"batch_size) steps, and return the trained values.")
@@ -374,6 +378,7 @@ def _judge_seed(outputs, what, seed):
 
 visible_and_hidden(
     "train", "ps5_sgd", _probe_train, _compare_train,
-    visible="train fits the lesson's network to the standardised diabetes data better than a straight line, "
+    visible="train fits the lesson's network to the standardised diabetes data about as well as a straight line "
+            "or better, "
             "updating all four trainables with batches of batch_size rows, the learning rate given and the seed.",
     hidden="train on a random part of the data with shuffled features, from another seed.")
