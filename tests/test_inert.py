@@ -209,6 +209,8 @@ def browser():
         yield b
 
 
+# nbconvert warns about the outputs the corpus carries on purpose (JavaScript, Vega-Lite) that it cannot show
+@pytest.mark.filterwarnings("ignore:Your element with mimetype:UserWarning")
 @pytest.mark.parametrize("template", ["classic", "lab"])
 def test_inert_pages_run_no_learner_script_in_chromium(tmp_path, browser, template):
     nb = corpus.hostile_notebook()
