@@ -349,10 +349,11 @@ def _judge_train(outputs, prefix, what, X_, y_, seed):
         raise CheckFailed(
             f"{what}: after training, the network's MSE on all the data is {loss:.4g}; a straight line fitted by "
             f"least squares gets {line:.4g} on the same data (predicting the mean gets 1), and a trained network "
-            f"gets about as low or lower: below {LINE_MARGIN:g} times the line's, {LINE_MARGIN * line:.4g}.\nHint: each step should sample a new batch of batch_size examples, set X.value "
-            f"and y.value, run forward and backward through the sorted graph, then update the trainables "
-            f"[W1, b1, W2, b2] with the learning rate given; repeat for epochs * (number of examples // "
-            f"batch_size) steps, and return the trained values.")
+            f"gets about as low or lower: below {LINE_MARGIN:g} times the line's, {LINE_MARGIN * line:.4g}.\n"
+            f"Hint: each step should sample a new batch of batch_size examples, set X.value and y.value, run "
+            f"forward and backward through the sorted graph, then update the trainables [W1, b1, W2, b2] with the "
+            f"learning rate given; repeat for epochs * (number of examples // batch_size) steps, and return the "
+            f"trained values.")
 
 
 def _judge_seed(outputs, what, seed):
