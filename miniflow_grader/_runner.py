@@ -17,6 +17,10 @@ import resource
 import sys
 import time
 
+#: Seconds a cell that timed out has to stop once interrupted; still running after that, it stops the notebook.
+INTERRUPT_GRACE = 5
+
+
 def _limit(kind, value):
     if value is None:
         return
@@ -258,7 +262,7 @@ def run(spec_path):
                 if died:
                     send(type="event", event="kernel_died", cell=index)
                     break
-                if state.get("timed_out") == index and not run_sync(answers)(spec.get("interrupt_grace", 5)):
+                if state.get("timed_out") == index and not run_sync(answers)(INTERRUPT_GRACE):
                     send(type="event", event="stuck", cell=index)
                     break
             finish(early=True)     # before the kernel's graceful shutdown, which nobody needs to wait for

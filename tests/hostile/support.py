@@ -94,16 +94,19 @@ def gradebook_dump(db_url, assignment):
     return sorted(rows, key=lambda r: tuple(str(x) for x in r))
 
 
-def recorded(db_url, assignment):
-    """How many submissions of `assignment` the grader's results table holds (0 before it exists)."""
-    from miniflow_grader.records import Records
-    records = Records(db_url)
+def recorded(records, assignment):
+    """How many submissions of `assignment` the grader's results table (an open Records) holds (0 before it exists)."""
     try:
         return len(records.rows(assignment))
     except Exception:        # the table is made by the grader's first run
         return 0
-    finally:
-        records.close()
+
+
+def not_earned(grades, earns):
+    """The grades (rows of gradebook_dump) that are not what their submission earns: full marks for the test
+    cells in earns[student], zero for the others."""
+    return [(student, grade_id, auto) for student, notebook, grade_id, auto, manual, needs_manual, max_score in grades
+            if auto != (max_score if grade_id in earns[student] else 0)]
 
 
 def kill_when_recorded(command, cwd, env, db_url, assignment, at_least, timeout=600):
@@ -113,12 +116,14 @@ def kill_when_recorded(command, cwd, env, db_url, assignment, at_least, timeout=
     import subprocess
     import tempfile
     import time
+    from miniflow_grader.records import Records
+    records = Records(db_url)
     with tempfile.TemporaryFile() as log:
         grader = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log,
                                   start_new_session=True)
         try:
             deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and grader.poll() is None and recorded(db_url, assignment) < at_least:
+            while time.monotonic() < deadline and grader.poll() is None and recorded(records, assignment) < at_least:
                 time.sleep(0.2)
             if grader.poll() is not None:
                 log.seek(0)
@@ -130,4 +135,7 @@ def kill_when_recorded(command, cwd, env, db_url, assignment, at_least, timeout=
             if grader.poll() is None:
                 grader.kill()
                 grader.wait(timeout=60)
-    return recorded(db_url, assignment)
+    try:
+        return recorded(records, assignment)
+    finally:
+        records.close()
