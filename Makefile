@@ -11,13 +11,13 @@ all: book
 
 setup: $(VENV)/.installed
 
-# Everything installs from requirements.lock: every package pinned, every file hash-checked. The lock is
+# Everything installs from requirements.txt: every package pinned, every file hash-checked. The lock is
 # complete, so pip takes it as it is (--no-deps; pip's resolver cannot check the hashes of a package that
 # another one asks for with extras) and `pip check` confirms that nothing is missing or mismatched.
 # --clear: the venv holds what the lock says and nothing left over from an earlier one.
-$(VENV)/.installed: requirements.lock pyproject.toml
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv --clear $(VENV)
-	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements.txt
 	$(BIN)/pip check
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
@@ -32,11 +32,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 LOCK_FLAGS ?=
 LOCK_OMIT  := --no-emit-package rfc3987-syntax --no-emit-package lark
 lock: setup
-	cp requirements.lock requirements.lock.new
+	cp requirements.txt requirements.txt.new
 	$(BIN)/uv pip compile requirements.in --generate-hashes --universal --python-version 3.11 --quiet \
-		--custom-compile-command "make lock" $(LOCK_OMIT) $(LOCK_FLAGS) -o requirements.lock.new
-	if cmp -s requirements.lock.new requirements.lock; then rm requirements.lock.new; \
-	else mv requirements.lock.new requirements.lock; fi
+		--custom-compile-command "make lock" $(LOCK_OMIT) $(LOCK_FLAGS) -o requirements.txt.new
+	if cmp -s requirements.txt.new requirements.txt; then rm requirements.txt.new; \
+	else mv requirements.txt.new requirements.txt; fi
 
 # The site serves its own MathJax (PyPI: sphinx-mathjax-offline) and widget scripts (npm, from the lockfile).
 web-assets: node_modules/.package-lock.json

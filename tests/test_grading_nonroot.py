@@ -32,10 +32,7 @@ CHOSEN = ["correct_reference", "correct_builtin_sum", "edit_tests", "fork_and_al
 
 
 def _requirements():
-    for name in ("requirements.lock", "requirements.txt"):
-        if (REPO / name).is_file():
-            return REPO / name
-    raise FileNotFoundError("no requirements file")
+    return REPO / "requirements.txt"
 
 
 def _venv():
@@ -52,7 +49,7 @@ def _venv():
     subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True, capture_output=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run(pip + ["--upgrade", "pip"], check=True, capture_output=True, timeout=600)   # Debian's is old
-    lock = ["--no-deps", "--require-hashes"] if requirements.name == "requirements.lock" else []   # as make setup
+    lock = ["--no-deps", "--require-hashes"]   # as make setup
     subprocess.run(pip + lock + ["-r", str(requirements)], check=True, capture_output=True, timeout=1800)
     (venv / ".ready").write_text("ok")
     _install_project(venv, key)
