@@ -3,6 +3,12 @@ import numpy as np
 
 from .graph import backward_pass, forward_pass, topological_sort
 
+#: The rule the book, the exercises and their messages use for a relative error from `gradient_check`:
+#: below RIGHT_BELOW the backward pass is right (rounding in the central difference stays well under it);
+#: a wrong derivative gives WRONG_ABOVE or more; in between, look closer (a kink, or a tiny gradient).
+RIGHT_BELOW = 1e-5
+WRONG_ABOVE = 1e-2
+
 
 def gradient_check(cost, feed_dict, epsilon=1e-6):
     r"""Compare each fed Input's backprop gradient with a central difference.
@@ -10,8 +16,7 @@ def gradient_check(cost, feed_dict, epsilon=1e-6):
     For every element $w$ of every fed value, the numerical gradient is
     $\frac{C(w + \epsilon) - C(w - \epsilon)}{2\epsilon}$. Returns {Input: relative error},
     where relative error is $\|g_{backprop} - g_{numeric}\| / (\|g_{backprop}\| + \|g_{numeric}\|)$
-    (0 when both are zero). Below about 1e-5 is right (tiny gradients magnify rounding);
-    above 1e-2 is wrong.
+    (0 when both are zero). Below `RIGHT_BELOW` (1e-5) is right; `WRONG_ABOVE` (1e-2) or more is wrong.
     If `cost` is not a scalar, the sum of its elements is the cost.
     """
     feed_dict = {node: np.array(value, dtype=float) for node, value in feed_dict.items()}
