@@ -4,6 +4,11 @@
     exercises/<assignment>/   what learners get (`make exercises` regenerates it)
     submitted/, autograded/, feedback/, gradebook.db   grading state (not in git)
 
+nbgrader (and python -m miniflow_grader.grade) read this file last, after every nbgrader_config.py
+of Jupyter's config path (`jupyter --paths`: the environment's, JUPYTER_CONFIG_DIR or ~/.jupyter,
+the system's): a setting here wins over theirs. A late-submission policy
+(c.AssignLatePenalties.plugin_class) may be set here or in any of those.
+
 Environment overrides: MINIFLOW_GRADEBOOK_URL (e.g. postgresql+psycopg2://user@host/miniflow)
 and MINIFLOW_CELL_TIMEOUT (seconds per cell).
 """
@@ -17,6 +22,7 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
 from nbgrader.preprocessors import GetGrades
 from traitlets import Bool
 
+from miniflow_grader.feedback import LateNote
 from miniflow_grader.inert import make_notebook_inert, mathml
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
@@ -111,7 +117,8 @@ class FeedbackExporter(HTMLExporter):
 # formgrader's grading view and the feedback page (a FeedbackExporter is an HTMLExporter) run it first.
 c.HTMLExporter.preprocessors = [MakeInert]
 c.GenerateFeedback.exporter_class = FeedbackExporter
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, MathToMathML, CSSHTMLHeaderPreprocessor]
+# LateNote: a late submission's page says when it came, how late, the late policy and the points it took.
+c.GenerateFeedback.preprocessors = [GetGrades, LateNote, HideHiddenTests, MathToMathML, CSSHTMLHeaderPreprocessor]
 
 # zip_collect: LMS downloads named like "lovelaceada_1234_5678_ps4_backprop.ipynb" (Canvas; "_late_" allowed).
 c.FileNameCollectorPlugin.named_regexp = r"^(?:.*/)?(?P<student_id>[^_/]+)_(?:late_)?\d+_\d+_(?P<file_id>[^/]+)$"

@@ -42,12 +42,13 @@ from .bundle import build_bundle, write_lib
 from .engines import DaskEngine, LocalEngine
 from .jobs import Submission
 from .judge import failed_result, infrastructure_problem, judge_run
-from .nbgrader_steps import SharedEngines, load_config
+from .config import ConfigProblem
+from .nbgrader_steps import SharedEngines, load_config, sandboxed_preprocessors
 from .records import Busy, Records
 from .sandbox import Limits, RunResult, SandboxUnavailable
 from .sanitize import Sanitizer
 from .saving import Saver
-from .submissions import Finder
+from .submissions import Finder, IdMapProblem, read_id_map
 
 
 class GradingError(RuntimeError):
@@ -69,9 +70,18 @@ def _hidden_flag(entry):
 class Grader:
     def __init__(self, assignment, course_dir=".", db_url=None, jobs=None, allow_unsandboxed=False,
                  force=False, progress=True, limits=None, checks_module="miniflow_grader.checks",
-                 python_paths=(), scheduler=None, log=None, budget=None):
+                 python_paths=(), scheduler=None, log=None, budget=None, id_map=None):
         self.assignment = assignment
-        self.config = load_config(course_dir, db_url)
+        try:
+            self.config = load_config(course_dir, db_url)
+            from nbgrader.converters import Autograde
+            sandboxed_preprocessors(Autograde(config=self.config).autograde_preprocessors)
+        except (ConfigProblem, ValueError, ImportError) as error:
+            raise GradingError(f"{error}") from None
+        try:
+            self.id_map = read_id_map(id_map) if id_map else {}
+        except IdMapProblem as error:
+            raise GradingError(f"the id map {error}") from None
         self.coursedir = CourseDirectory(config=self.config)
         self.coursedir.assignment_id = assignment
         self.root = Path(self.coursedir.root).resolve()
@@ -225,25 +235,32 @@ class Grader:
                 # nbgrader's gradebook first: it stamps an empty database as new only if it has no tables
                 records.setup(first=self._ensure_assignment)
                 self.secret = records.secret().encode()
-                self.finder = Finder(self)
+                self.finder = Finder(self, self.id_map)
                 fingerprints = self.finder.find(self.scratch / "submitted")
                 self.coursedir.submitted_directory = str(self.scratch / "submitted")
                 self.refused = self.finder.refused
-                unnamed = {s: p for s, p in self.refused.items() if intake.id_problem(s)}
-                records.note_refused_ids(self.assignment, [
-                    {"student": intake.shown_id(s), "detail": f"{p}; not graded"} for s, p in sorted(unnamed.items())])
-                for student, problem in sorted(unnamed.items()):
-                    self.log(f"refused {intake.shown_id(student)}: {problem}")
+                records.note_refused_ids(self.assignment, [])   # each has a row of its own now
+                for student, problem in sorted(self.refused.items()):
+                    self.log(f"refused {self.shown(student)}: {problem}")
                 self.saver = Saver(self, records)
                 self.sanitizer = Sanitizer(self, self.saver)
-                pending = records.pending(self.assignment, fingerprints, force=self.force)
+                pending = records.pending(self.assignment, self.finder.keys, force=self.force)
                 graded = self._grade_all(pending, fingerprints)
             finally:
                 self.engine.close()
         finally:
             records.close()
         return {"graded": graded, "submissions": len(fingerprints), "sandboxed": self.sandboxed,
-                "refusals": dict(self.refusals)}
+                "refusals": dict(self.refusals), "stale_feedback": list(self.saver.stale_feedback),
+                "refused": {student: {"folder": self.finder.folders.get(student, student), "why": why}
+                            for student, why in sorted(self.refused.items())}}
+
+    def shown(self, student):
+        """A learner as the terminal and the report show them: the id, and the folder if it is another name."""
+        folder = getattr(self, "finder", None) and self.finder.folders.get(student)
+        if folder is None or folder == student:
+            return intake.shown_id(student)
+        return f"{intake.shown_id(student)} (submitted/{intake.shown_id(folder)}/)"
 
     def _grade_all(self, pending, fingerprints):
         bar = None
@@ -261,7 +278,10 @@ class Grader:
                     if student is None:
                         exhausted = True
                         break
-                    submission = in_flight[student] = Submission(student, fingerprints[student])
+                    submission = in_flight[student] = Submission(
+                        student, fingerprints[student], key=self.finder.keys[student],
+                        folder=self.finder.folders.get(student), delivery=self.finder.delivery.get(student, {}),
+                        seconds_late=self.finder.lateness.get(student, 0.0))
                     self.sanitizer.prepare(submission, self.refused.get(student))
                     for job in submission.jobs:
                         submission.pending += 1
@@ -356,6 +376,8 @@ def main(argv=None):
                         help="run learners' code without a sandbox when bubblewrap cannot start here (unsafe; "
                              "never on Dask workers)")
     parser.add_argument("--force", action="store_true", help="grade again submissions already graded unchanged")
+    parser.add_argument("--id-map", help="a CSV file with the columns lms_user_id and id: the folders of "
+                                         "submitted/ named by an LMS id are graded as that nbgrader id")
     parser.add_argument("--timeout", type=int, help="seconds per notebook before it is killed")
     parser.add_argument("--cell-timeout", type=int, help="seconds per cell (default: the course's Execute.timeout)")
     parser.add_argument("--memory", type=int, help="MiB of memory for the learner's kernel")
@@ -383,22 +405,40 @@ def main(argv=None):
         grader = Grader(args.assignment, args.course_dir, db_url=args.db, jobs=args.jobs,
                         allow_unsandboxed=args.allow_unsandboxed, force=args.force,
                         progress=not args.no_progress, limits=limits, checks_module=args.checks,
-                        python_paths=args.python_path, scheduler=args.scheduler, budget=budget)
+                        python_paths=args.python_path, scheduler=args.scheduler, budget=budget,
+                        id_map=args.id_map)
         summary = grader.run()
-    except (GradingError, SandboxUnavailable) as error:
+    except (GradingError, SandboxUnavailable, IdMapProblem) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    refused = len(grader.refused)
+    refused = summary["refused"]
     print(f"graded {len(summary['graded'])} of {summary['submissions']} submissions of {args.assignment}"
-          + (f" ({refused} refused: see the report)" if refused else "")
+          + (f" ({len(refused)} refused)" if refused else "")
           + ("" if summary["sandboxed"] else " WITHOUT A SANDBOX"), file=sys.stderr)
     for worker, why in sorted(summary["refusals"].items()):
         print(f"worker {worker} refused every job: {why}", file=sys.stderr)
+    if summary["stale_feedback"]:
+        print(f"the feedback of {len(summary['stale_feedback'])} learners was out of date and is removed: "
+              f"run `nbgrader generate_feedback {args.assignment}` (and release_feedback) again", file=sys.stderr)
     if not args.no_report:
         from .report import write_report
         path = write_report(args.assignment, args.course_dir, db_url=args.db)
         print(f"report: {path}", file=sys.stderr)
+    if refused:
+        print(refused_summary(refused, grader), file=sys.stderr)
+        return 1
     return 0
+
+
+def refused_summary(refused, grader):
+    """Every learner whose submission was refused, why, and what to do: the last thing the run prints."""
+    lines = [f"NOT GRADED: {len(refused)} learners got 0 (each has a gradebook row, a feedback page and a line in "
+             "`nbgrader export`):"]
+    for student, entry in sorted(refused.items()):
+        fix = ("" if student in grader.finder.id_refused else
+               "; correct their files in submitted/ (or ask for a new submission) and grade again")
+        lines.append(f"  {grader.shown(student)}: {entry['why']}{fix}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,14 @@ only that copy.
 
 Learner ids are names, never patterns: an id with characters that nbgrader
 would read as a glob or a path, or longer than its gradebook can store, is
-refused for that learner alone.
+refused for that learner alone (`placeholder_id` names the gradebook row that
+holds their zero). Ids are shown as text: `shown_id` escapes what a terminal or
+a page would act on (control and bidirectional-override characters).
 """
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import unicodedata
@@ -23,7 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ID_LIMIT = 128          # nbgrader's gradebook keeps student ids in a VARCHAR(128)
-ID_PUNCTUATION = set("._@+-")
+ID_PUNCTUATION = set("._@+- ")   # a space as in "ivan petrov": nbgrader quotes nothing, so it is safe
+SECRET_FORM = re.compile(rb"[0-9a-f]{128}")     # what `nbgrader submit` writes: secrets.token_hex(64)
+ID_FIX = ("rename the folder submitted/{shown}/ to the learner's nbgrader id (letters, digits, spaces and . _ @ + -), "
+          "or map it to one in an id map (--id-map FILE.csv with columns lms_user_id,id)")
 CHUNK = 1 << 20
 
 
@@ -66,18 +72,113 @@ def id_problem(student):
         return "the learner id is not in Unicode normal form (NFC)"
     if student[0] in ".-":
         return f"the learner id starts with {student[0]!r}"
+    if student != student.strip(" "):
+        return "the learner id starts or ends with a space"
     bad = sorted({c for c in student if not (c.isalnum() or c in ID_PUNCTUATION)})
     if bad:
-        shown = " ".join(repr(c) for c in bad[:8])
-        return (f"the learner id contains {shown}: ids may hold letters, digits and . _ @ + - only "
+        shown = " ".join(_escaped(repr(c)) for c in bad[:8])
+        return (f"the learner id contains {shown}: ids may hold letters, digits, spaces and . _ @ + - only "
                 "(nbgrader reads other characters as patterns or paths)")
     return None
 
 
+def _escaped(text):
+    """`text` with every character a terminal or a page would act on written as an escape (\\u202e, \\x1b)."""
+    out = []
+    for c in text:
+        if c.isprintable():
+            out.append(c)
+        elif ord(c) < 0x100:
+            out.append(f"\\x{ord(c):02x}")
+        elif 0xDC80 <= ord(c) <= 0xDCFF:          # a byte that is not UTF-8, as os.fsdecode keeps it
+            out.append(f"\\x{ord(c) - 0xDC00:02x}")
+        else:
+            out.append(f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
+    return "".join(out)
+
+
 def shown_id(student, limit=80):
-    """An id as it may be shown in a report: printable, bounded."""
-    text = repr(student) if id_problem(student) else student
+    """An id as it may be shown in a terminal or a report: text only (escapes for the rest), bounded.
+
+    A refused id is quoted, so where it starts and ends shows."""
+    if not isinstance(student, str):
+        student = repr(student)
+    text = _escaped(student)
+    if id_problem(student):
+        text = "'" + text.replace("'", "\\'") + "'"
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def placeholder_id(student):
+    """The gradebook id under which a learner whose id cannot be used gets their zero: 'refused-NAME-HASH'.
+
+    NAME keeps the ASCII letters and digits of the id (so the instructor knows whom
+    it stands for), HASH tells apart ids that keep the same ones.
+    """
+    raw = student.encode("utf-8", "surrogateescape") if isinstance(student, str) else bytes(student)
+    fragment = "".join(c for c in str(student) if c.isascii() and c.isalnum())[:24]
+    return f"refused-{fragment}-{hashlib.sha256(raw).hexdigest()[:10]}" if fragment else \
+        f"refused-{hashlib.sha256(raw).hexdigest()[:10]}"
+
+
+def read_small(submitted, student, assignment, name, limit):
+    """The bytes of submitted/student/assignment/name if it is a regular file of at most `limit` bytes, else None.
+
+    Nothing is followed (the learner's folders are opened as for `stage`); for the
+    few small files nbgrader keeps of a submission that is refused.
+    """
+    try:
+        root_fd = _open_dir(str(submitted), follow=True)
+    except Refused:
+        return None
+    fds = [root_fd]
+    try:
+        for folder in (student, assignment):
+            fds.append(_open_dir(folder, fds[-1]))
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=fds[-1])
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1 or info.st_size > limit:
+                return None
+            data = os.read(fd, limit + 1)
+            return data if len(data) <= limit else None
+        finally:
+            os.close(fd)
+    except (OSError, Refused):
+        return None
+    finally:
+        for fd in reversed(fds):
+            os.close(fd)
+
+
+TIMESTAMP_FORM = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
+                            r"( ?(Z|[+-]\d{2}:?\d{2})| [A-Za-z]{1,6})?")
+
+
+def timestamp_problem(data):
+    """Why the bytes of a timestamp.txt are not a date as nbgrader writes it, or None.
+
+    nbgrader hands the text to dateutil, which reads a time zone named like a path
+    (`2026-01-10 12:00 /dev/stdin`) from that file: only a date, a time and a zone
+    of letters or digits get that far.
+    """
+    if len(data) > 100:
+        return f"its timestamp.txt holds {len(data)} bytes, not a date"
+    try:
+        text = data.decode("ascii").strip()
+    except UnicodeDecodeError:
+        return "its timestamp.txt does not hold a date nbgrader can read"
+    if not text:
+        return None                          # nbgrader reads an empty one as no timestamp
+    if not TIMESTAMP_FORM.fullmatch(text):
+        return ("its timestamp.txt does not hold a date nbgrader can read, in the form nbgrader writes "
+                "(2026-01-10 12:00:00.000000 UTC)")
+    return None
+
+
+def valid_secret(data):
+    """Whether `data` is a submission_secret.txt as `nbgrader submit` writes it (128 lowercase hex digits)."""
+    return isinstance(data, bytes) and SECRET_FORM.fullmatch(data) is not None
 
 
 def _kind(mode):

@@ -34,9 +34,13 @@ class NotebookJob:
 @dataclass
 class Submission:
     student: str
-    fingerprint: str
+    fingerprint: str                    # what decides the raw grade: the seeds come from it
+    key: str = None                     # the fingerprint and the lateness: what the records keep
+    folder: str = None                  # the folder's name in submitted/, if it is not the id
     converter: object = None            # nbgrader_steps.SandboxAutograde, set up for this student
     jobs: list = field(default_factory=list)
     problems: list = field(default_factory=list)           # [{"kind", "detail"}]
     parts: dict = field(default_factory=dict)
     pending: int = 0
+    delivery: dict = field(default_factory=dict)           # kept files of a refused submission
+    seconds_late: float = 0.0

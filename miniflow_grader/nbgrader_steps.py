@@ -11,8 +11,8 @@ from pathlib import Path
 import nbformat
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
+from nbconvert.preprocessors import ExecutePreprocessor
+from traitlets.utils.importstring import import_item
 
 from .inert import make_notebook_inert
 from .judge import output_size
@@ -92,6 +92,23 @@ class RestoreCells(NbGraderPreprocessor):
         return nb, resources
 
 
+def _executes(pp):
+    return isinstance(pp, type) and issubclass(pp, (Execute, ExecutePreprocessor))
+
+
+def sandboxed_preprocessors(preprocessors):
+    """Autograde's preprocessors with every step that would run the notebook here replaced by InjectResults.
+
+    (The instructor's configuration may name them as strings, or put its own
+    subclass of Execute there: none of them may run learner code in this process.)
+    """
+    steps = [import_item(pp) if isinstance(pp, str) else pp for pp in preprocessors]
+    if not any(_executes(pp) for pp in steps):
+        raise ValueError("Autograde.autograde_preprocessors has no Execute step, so nbgrader would not run the "
+                         "notebooks; the sandboxed grader needs one where the results go")
+    return [InjectResults if _executes(pp) else pp for pp in steps]
+
+
 class SandboxAutograde(Autograde):
     """nbgrader's Autograde, split so that execution can happen elsewhere and in parallel."""
 
@@ -106,7 +123,7 @@ class SandboxAutograde(Autograde):
             if OverwriteCells in preprocessors:
                 preprocessors.insert(preprocessors.index(OverwriteCells), RestoreCells)
         else:
-            preprocessors = [InjectResults if pp is Execute else pp for pp in self.autograde_preprocessors]
+            preprocessors = sandboxed_preprocessors(self.autograde_preprocessors)
         for pp in preprocessors:
             self.exporter.register_preprocessor(pp)
 
@@ -146,13 +163,6 @@ class SharedEngines:
 
 
 def load_config(course_dir, db_url=None):
-    course_dir = Path(course_dir).resolve()
-    config = Config()
-    if (course_dir / "nbgrader_config.py").is_file():
-        config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config())
-    if "root" not in config.CourseDirectory:
-        config.CourseDirectory.root = str(course_dir)
-    if db_url:
-        config.CourseDirectory.db_url = db_url
-    config.OverwriteCells.add_missing_cells = True
-    return config
+    """nbgrader's whole configuration for the course (config.py), as `nbgrader autograde` reads it."""
+    from .config import load_config as load
+    return load(course_dir, db_url)

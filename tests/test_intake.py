@@ -88,13 +88,15 @@ def test_folders_that_are_links_are_listed_as_refused(tmp_path):
     assert "dave" not in found
 
 
-@pytest.mark.parametrize("student", ["alice", "bob.smith", "b_2@uni.edu", "Zoë", "x" * 128, "a+b-c"])
+@pytest.mark.parametrize("student", ["alice", "bob.smith", "b_2@uni.edu", "Zoë", "x" * 128, "a+b-c", "ivan petrov",
+                                     "Ana María Núñez"])
 def test_plain_names_are_ids(student):
     assert intake.id_problem(student) is None
 
 
 @pytest.mark.parametrize("student, phrase", [
-    ("[C]arol", "'['"), ("st*r", "'*'"), ("a?", "'?'"), ("a b", "' '"), ("x" * 129, "129 characters"),
+    ("[C]arol", "'['"), ("st*r", "'*'"), ("a?", "'?'"), ("a/b", "'/'"), (" ab", "space"), ("ab ", "space"),
+    ("a\u202eb", "\\u202e"), ("a\tb", "\\t"), ("x" * 129, "129 characters"),
     ("-rf", "starts with"), (".hidden", "starts with"), ("a\\b", "'\\\\'"), ("", "empty"),
     ("e\u0301", "normal form"), (os.fsdecode(b"\xff"), "UTF-8"),
 ])
@@ -102,3 +104,5 @@ def test_ids_that_are_patterns_or_paths_are_refused(student, phrase):
     problem = intake.id_problem(student)
     assert problem is not None and phrase in problem, problem
     assert len(intake.shown_id(student)) <= 83
+    assert all(c.isprintable() for c in intake.shown_id(student) + problem)      # shown as text, escapes and all
+    assert intake.id_problem(intake.placeholder_id(student)) is None
