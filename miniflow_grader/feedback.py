@@ -13,6 +13,7 @@ import html
 import nbformat
 from nbconvert.preprocessors import Preprocessor
 from nbgrader.api import Gradebook, MissingEntry
+from traitlets import Bool
 
 from .config import late_policy_text
 
@@ -56,6 +57,8 @@ def late_note(submission, penalty, score, max_score, policy):
 
 class LateNote(Preprocessor):
     """After GetGrades: a note at the top of a late submission's feedback page saying why points were taken."""
+
+    enabled = Bool(True)     # a preprocessor that GenerateFeedback registers runs only if enabled
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})

@@ -48,12 +48,13 @@ class Saver:
         self.secret = grader.secret
         self.shown = grader.shown
         self.stale_feedback = []
+        self.id_refused = grader.finder.id_refused       # learners whose zero is under a placeholder id
 
     def zero(self, submission, notebooks, kind, detail):
         """Zero these notebooks of the submission in the gradebook, with `detail` as the reason."""
         student = submission.student
         names = {}
-        if submission.folder not in (None, student) and student.startswith("refused-"):
+        if student in self.id_refused:
             names = {"first_name": "(refused id)", "last_name": _csv_safe(intake.shown_id(submission.folder))}
         with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
             gb.update_or_create_student(student, **names)
@@ -200,6 +201,8 @@ class Saver:
             converter.set_permissions(self.assignment, student)
         self._remove_stale_feedback(student)
         with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
+            if submission.folder not in (None, student) and student not in self.id_refused:
+                gb.update_or_create_student(student, lms_user_id=submission.folder[:128])   # an id map's
             record = gb.find_submission(self.assignment, student)
             score, max_score = record.score, record.max_score
             penalty, seconds_late = record.late_submission_penalty or 0.0, record.total_seconds_late

@@ -153,8 +153,9 @@ class Finder:
             folders = by_student[entry[1]]
             if len(folders) > 1:
                 shown = ", ".join(f"submitted/{intake.shown_id(f)}/" for f in folders)
-                entry[2] = (f"{len(folders)} folders are graded as {intake.shown_id(entry[1])} ({shown}; "
-                            "an id map may have mapped one to the other): keep one, or correct the id map")
+                clash = (f"{len(folders)} folders are graded as {intake.shown_id(entry[1])} ({shown}; "
+                         "an id map may have mapped one to the other): keep one, or correct the id map")
+                entry[2] = f"{entry[2]}; and {clash}" if entry[2] else clash
         return named
 
     def _late_by(self, staged):
