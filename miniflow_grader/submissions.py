@@ -175,6 +175,12 @@ class Finder:
         self.duedate, self.extensions, self.lms_ids = self._gradebook_facts()
         found = {}
         for folder, student, problem in self._named():
+            if student in self.refused:        # folders that clash: one zero, saying what each was refused for
+                if problem not in self.refused[student]:
+                    self.refused[student] += f"; {problem}"
+                    found[student] = self._refused_digest(self.refused[student])
+                    self.keys[student] = hashlib.sha256(found[student].encode() + b"\0on time").hexdigest()
+                continue
             self.folders[student] = folder
             late = 0.0
             if problem is None:
@@ -189,22 +195,27 @@ class Finder:
                     problem = str(refusal)
                 except Exception as error:       # whatever it was, it stops this submission only
                     problem = f"the submission could not be read ({type(error).__name__})"
-            digest = self.base.copy()
             if problem is not None:
                 self.refused[student] = problem
                 shutil.rmtree(staging / student, ignore_errors=True)
-                digest.update(b"refused\0" + problem.encode("utf-8", "backslashreplace"))
+                found[student] = self._refused_digest(problem)
                 self.delivery[student] = self._delivery_files(folder)
             else:
                 self.staged[student] = staged
+                digest = self.base.copy()
                 digest.update(staged.digest.encode())
-            found[student] = digest.hexdigest()
+                found[student] = digest.hexdigest()
             self.lateness[student] = late
             key = hashlib.sha256(found[student].encode())
             key.update(f"\0late {late!r} {self.late_policy}".encode() if late > 0 else b"\0on time")
             self.keys[student] = key.hexdigest()
         self._note_identical_notebooks()
         return found
+
+    def _refused_digest(self, problem):
+        digest = self.base.copy()
+        digest.update(b"refused\0" + problem.encode("utf-8", "backslashreplace"))
+        return digest.hexdigest()
 
     def _delivery_files(self, folder):
         """What nbgrader needs later of a refused submission (its feedback is released like any other)."""

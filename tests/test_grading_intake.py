@@ -4,6 +4,7 @@ Each refused submission gets zero, with its reason in the report and in its
 feedback page; nothing it pointed at reaches anyone's feedback; every other
 learner is graded as usual; ids are used as names, never as patterns.
 """
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 from hostile import course as C
 from hostile.files import FILE_ENTRIES, SECRET_MARKERS, plant_all
 from hostile.support import gradebook_dump, leftover_processes, require, scratch_in
+from miniflow_grader import intake
 from miniflow_grader.records import Records
 
 # grading a whole course in sandboxes (its fixture) takes minutes on two busy cores
@@ -31,15 +33,20 @@ def graded(tmp_path_factory):
     with scratch_in(scratch):
         done = subprocess.run([sys.executable, "-m", "miniflow_grader.grade", C.ASSIGNMENT, "--no-progress",
                                "--jobs", "2"], cwd=root, env=C.env(), capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 1, done.stderr[-3000:]        # some learners were refused: the run says so
     feedback = subprocess.run([str(C.BIN / "nbgrader"), "generate_feedback", C.ASSIGNMENT, "--force"],
                               cwd=root, env=C.env(), capture_output=True, text=True, timeout=600)
+    exchange = tmp_path_factory.mktemp("exchange")
+    released = subprocess.run([str(C.BIN / "nbgrader"), "release_feedback", C.ASSIGNMENT,
+                               f"--Exchange.root={exchange}"], cwd=root, env=C.env(), capture_output=True, text=True,
+                              timeout=600)
+    assert released.returncode == 0, released.stderr[-3000:]
     db_url = f"sqlite:///{root}/gradebook.db"
     records = Records(db_url)
     rows = {row["student"]: row for row in records.rows(C.ASSIGNMENT)}
     records.close()
     grades = gradebook_dump(db_url, C.ASSIGNMENT)
-    return root, planted, done, feedback, rows, grades, scratch
+    return root, planted, done, feedback, rows, grades, scratch, exchange
 
 
 def _feedback_page(root, student):
@@ -47,17 +54,19 @@ def _feedback_page(root, student):
 
 
 def test_the_grader_went_on_and_graded_the_others(graded):
-    root, planted, done, feedback, rows, grades, scratch = graded
+    root, planted, done, feedback, rows, grades, scratch, exchange = graded
     full = sum(C.points(root).values())
     scores = {r[0]: r for r in grades}
-    for student in ("alice", "Carol", "Zoë_Øster", "collected_shadow", "collected_classmate"):
+    graded = [e.student or e.name for e in FILE_ENTRIES if not e.refused and e.score is None]
+    assert "ivan petrov" in graded and "Ana María Núñez" in graded
+    for student in ("alice", "Carol", *graded):
         assert sum(r[3] for r in grades if r[0] == student) == full, student
     assert "alice" in scores
 
 
 @pytest.mark.parametrize("entry", [e for e in FILE_ENTRIES if e.refused and not e.id_refused], ids=lambda e: e.name)
 def test_a_refused_submission_gets_zero_and_says_why(graded, entry):
-    root, planted, done, feedback, rows, grades, scratch = graded
+    root, planted, done, feedback, rows, grades, scratch, exchange = graded
     student = entry.student or entry.name
     mine = [r for r in grades if r[0] == student]
     assert mine and all(r[3] == 0 for r in mine)
@@ -71,17 +80,50 @@ def test_a_refused_submission_gets_zero_and_says_why(graded, entry):
 
 @pytest.mark.parametrize("entry", [e for e in FILE_ENTRIES if e.id_refused], ids=lambda e: e.name)
 def test_an_id_that_is_not_a_plain_name_is_refused_for_that_learner_alone(graded, entry):
-    root, planted, done, feedback, rows, grades, scratch = graded
+    """It gets a zero of its own, under a name the gradebook can hold, and the run ends naming it."""
+    root, planted, done, feedback, rows, grades, scratch, exchange = graded
     assert entry.student not in rows
     assert entry.student not in {r[0] for r in grades}
-    assert "learner id" in done.stderr
+    placeholder = intake.placeholder_id(entry.student)
+    mine = [r for r in grades if r[0] == placeholder]
+    assert mine and all(r[3] == 0 for r in mine)
+    assert "learner id" in _feedback_page(root, placeholder).read_text(encoding="utf-8")
+    summary = done.stderr[done.stderr.index("NOT GRADED"):]
+    assert f"{placeholder} (submitted/{intake.shown_id(entry.student)}/)" in summary
+    assert all(c.isprintable() for line in done.stderr.splitlines() for c in line)     # ids shown as text
+    assert not (root / "autograded" / entry.student).exists() and not (root / "feedback" / entry.student).exists()
     report = (root / "reports" / C.ASSIGNMENT / "index.html").read_text(encoding="utf-8")
     assert "submission refused" in report
 
 
+@pytest.mark.parametrize("entry", [e for e in FILE_ENTRIES if e.name.startswith("secret_")], ids=lambda e: e.name)
+def test_only_a_submission_secret_as_nbgrader_writes_it_reaches_the_exchange(graded, entry):
+    """A learner's submission_secret.txt names their page in the exchange: only 128 hex digits go through."""
+    root, planted, done, feedback, rows, grades, scratch, exchange = graded
+    student = entry.student or entry.name
+    planted_secret = (root / "submitted" / student / C.ASSIGNMENT / "submission_secret.txt").read_bytes()
+    for top in ("autograded", "feedback"):
+        kept = (root / top / student / C.ASSIGNMENT / "submission_secret.txt").read_bytes()
+        assert intake.valid_secret(kept)
+        assert (kept == planted_secret) == (not entry.secret_replaced)
+    limits = json.loads(rows[student]["info"])["limits"]
+    assert any(hit["kind"] == "feedback_delivery" for hit in limits) == entry.secret_replaced
+    from nbgrader.utils import notebook_hash
+    released = exchange / "miniflow-test" / "feedback" / (notebook_hash(secret=(
+        root / "feedback" / student / C.ASSIGNMENT / "submission_secret.txt").read_text(), notebook_id=C.ASSIGNMENT)
+        + ".html")
+    assert released.is_file()
+
+
+def test_release_feedback_goes_through_for_every_learner(graded):
+    root, planted, done, feedback, rows, grades, scratch, exchange = graded
+    students = {r[0] for r in grades}
+    assert len(list((exchange / "miniflow-test" / "feedback").glob("*.html"))) == len(students)
+
+
 def test_a_pattern_id_never_touches_the_learner_it_matches(graded):
     """[C]arol's notebook claims 100 points a test; Carol's own grades and notebook stay hers."""
-    root, planted, done, feedback, rows, grades, scratch = graded
+    root, planted, done, feedback, rows, grades, scratch, exchange = graded
     carol = [r for r in grades if r[0] == "Carol"]
     assert sum(r[3] for r in carol) == sum(C.points(root).values()) and all(r[6] <= 2 for r in carol)
     nb = nbformat.read(root / "autograded" / "Carol" / C.ASSIGNMENT / f"{C.ASSIGNMENT}.ipynb", as_version=4)
@@ -89,7 +131,7 @@ def test_a_pattern_id_never_touches_the_learner_it_matches(graded):
 
 
 def test_links_to_the_folders_themselves_are_refused(graded):
-    root, planted, done, feedback, rows, grades, scratch = graded
+    root, planted, done, feedback, rows, grades, scratch, exchange = graded
     import json
     for student in ("student_folder_link", "assignment_folder_link"):
         if student in rows:
@@ -99,7 +141,7 @@ def test_links_to_the_folders_themselves_are_refused(graded):
 
 
 def test_nothing_a_link_pointed_at_reaches_any_feedback_or_report(graded):
-    root, planted, done, feedback, rows, grades, scratch = graded
+    root, planted, done, feedback, rows, grades, scratch, exchange = graded
     pages = list((root / "feedback").rglob("*.html")) + list((root / "reports").rglob("*.html"))
     assert pages
     secret = Records(f"sqlite:///{root}/gradebook.db").secret()
@@ -114,14 +156,14 @@ def test_nothing_a_link_pointed_at_reaches_any_feedback_or_report(graded):
 
 
 def test_the_learners_own_extra_files_are_never_handed_back(graded):
-    root, planted, done, feedback, rows, grades, scratch = graded
+    root, planted, done, feedback, rows, grades, scratch, exchange = graded
     for top in ("autograded", "feedback"):
         assert not list((root / top / "collected_shadow").rglob("notes.txt")), top
 
 
 def test_identical_notebooks_are_flagged_for_the_instructor(graded):
     import json
-    root, planted, done, feedback, rows, grades, scratch = graded
+    root, planted, done, feedback, rows, grades, scratch, exchange = graded
     notes = json.loads(rows["collected_classmate"]["info"])["notes"]
     assert any(note["kind"] == "identical" and "alice" in note["detail"] for note in notes), notes
     report = (root / "reports" / C.ASSIGNMENT / "index.html").read_text(encoding="utf-8")
@@ -129,5 +171,5 @@ def test_identical_notebooks_are_flagged_for_the_instructor(graded):
 
 
 def test_no_process_is_left_behind(graded):
-    root, planted, done, feedback, rows, grades, scratch = graded
+    root, planted, done, feedback, rows, grades, scratch, exchange = graded
     assert leftover_processes(scratch) == []

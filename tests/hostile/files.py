@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import nbformat
 
+from miniflow_grader import intake
+
 from . import course as C
 
 SECRET_MARKERS = ("root:", "seed_secret", "PATH=", "SQLite format")
@@ -26,7 +28,8 @@ class FileEntry:
     refused: str = None  # phrase of the refusal reason; None: graded
     score: float = None  # expected score when graded (None: full marks)
     student: str = None
-    id_refused: bool = False   # refused for its id: in the report, never in the gradebook
+    id_refused: bool = False   # refused for its id: a zero under intake.placeholder_id(student)
+    secret_replaced: bool = False   # its submission_secret.txt is not kept (the grader gives it one of its own)
 
 
 def _correct(folder, ctx):
@@ -163,6 +166,21 @@ def _odd_timestamp(folder, ctx):
     (folder / "timestamp.txt").write_text("not a date " * 1000)
 
 
+def _secret(content):
+    """A correct notebook with a submission_secret.txt that `nbgrader submit` never writes."""
+    def plant(folder, ctx):
+        _correct(folder, ctx)
+        (folder / "submission_secret.txt").write_bytes(content)
+    return plant
+
+
+def _timestamp(text):
+    def plant(folder, ctx):
+        _correct(folder, ctx)
+        (folder / "timestamp.txt").write_text(text.format(**ctx))
+    return plant
+
+
 def _hostile_notebook_for_carol(folder, ctx):
     """A notebook that claims 100 points per test: graded raw, it would give 400 of 6."""
     nb = nbformat.from_dict(json.loads(json.dumps(ctx["correct"])))
@@ -222,6 +240,20 @@ FILE_ENTRIES = [
     FileEntry("nesting_bomb", "a notebook of 200,000 nested brackets", _nesting_bomb, score=0),
     FileEntry("odd_timestamp", "a timestamp.txt that is not a date (it would be graded as on time)",
               _odd_timestamp, refused="timestamp"),
+    FileEntry("timestamp_zone_path", "a timestamp whose time zone is a file for dateutil to open",
+              _timestamp("2026-01-10 12:00:00 {course}/gradebook.db"), refused="timestamp"),
+    FileEntry("timestamp_zone_file", "a timestamp whose time zone is a real zone file, read as a path",
+              _timestamp("2026-01-10 12:00:00 /etc/localtime"), refused="timestamp"),
+    # --- what nbgrader keeps for release_feedback: only in the form it writes -------------------
+    FileEntry("secret_path", "a submission_secret.txt that names a path (graded; the secret is not kept)",
+              _secret(b"../../../etc/passwd\n"), secret_replaced=True),
+    FileEntry("secret_huge", "a submission_secret.txt of 1 MiB (graded; the secret is not kept)",
+              _secret(b"a" * (1 << 20)), secret_replaced=True),
+    FileEntry("secret_markup", "a submission_secret.txt of markup and a bidi override (graded; not kept)",
+              _secret("<script>alert(1)</script>\u202e".encode()), secret_replaced=True),
+    FileEntry("secret_upper", "a secret of 128 upper-case hex digits (not what submit writes; not kept)",
+              _secret(b"AB" * 64), secret_replaced=True),
+    FileEntry("secret_kept", "a secret as `nbgrader submit` writes it (graded; kept)", _secret(b"0f" * 64)),
     # --- ids are names, not patterns ---------------------------------------------------------
     FileEntry("glob_id", "a learner folder named [C]arol, beside Carol", _hostile_notebook_for_carol,
               student="[C]arol", refused="learner id", id_refused=True),
@@ -232,6 +264,16 @@ FILE_ENTRIES = [
     FileEntry("space_id", "a learner id with a space and a star", _correct, student="a b*", refused="learner id",
               id_refused=True),
     FileEntry("unicode_id", "a learner id in another alphabet (a fine name)", _correct, student="Zoë_Øster"),
+    FileEntry("spaced_id", "a learner id with a space, as LMS exports have (a fine name)", _correct,
+              student="ivan petrov"),
+    FileEntry("accented_id", "a learner id with capitals, accents and spaces (a fine name)", _correct,
+              student="Ana María Núñez"),
+    FileEntry("bidi_id", "a learner id with a right-to-left override (shown reversed unless escaped)", _correct,
+              student="evil\u202egnp.exe", refused="learner id", id_refused=True),
+    FileEntry("control_id", "a learner id with an escape sequence and a line break", _correct,
+              student="a\x1b[2Jb\nc", refused="learner id", id_refused=True),
+    FileEntry("squatted_placeholder", "a folder named as the zero row of another refused id ([C]arol's)",
+              _correct, student=intake.placeholder_id("[C]arol"), refused="folders are graded as"),
 ]
 
 
