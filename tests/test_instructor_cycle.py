@@ -54,6 +54,8 @@ ON_TIME = {"alice": ["right"], "bob": ["blank", "right"], "ivan petrov": ["wrong
 LATE = {"Zoë Ünal": ["right"], "dana": ["wrong"]}
 #: folders an LMS download might hold, whose names cannot be nbgrader ids
 REFUSED = ["[C]arol", "x" * 200, "evil\u202egnp.exe", "new\nline"]
+#: and one that the id map names
+MAPPED = {"Frank Miller (4711)": "frank"}
 
 
 def notebook(kind):
@@ -121,7 +123,7 @@ class Course:
     def grade(self, scratch):
         with scratch_in(scratch):
             return self.run(sys.executable, "-m", "miniflow_grader.grade", ASSIGNMENT, "--jobs", "2",
-                            "--no-progress", check=False)
+                            "--no-progress", "--id-map", str(self.top / "ids.csv"), check=False)
 
     def due(self, moment):
         self.run("nbgrader", "db", "assignment", "add", ASSIGNMENT,
@@ -190,7 +192,8 @@ def cycle(tmp_path_factory):
     facts["stock"] = gradebook_scores(stock)
 
     # an LMS download adds folders whose names are no ids
-    for raw in REFUSED:
+    (top / "ids.csv").write_text("lms_user_id,id\n" + "".join(f'"{k}",{v}\n' for k, v in MAPPED.items()))
+    for raw in [*REFUSED, *MAPPED]:
         folder = root / "submitted" / raw / ASSIGNMENT
         folder.mkdir(parents=True)
         nbformat.write(notebook("right"), folder / f"{ASSIGNMENT}.ipynb")
@@ -278,6 +281,17 @@ def test_ids_with_spaces_capitals_and_accents_are_graded(cycle):
         assert float(facts["export"][name]["raw_score"]) == RAW[name]
 
 
+def test_a_folder_the_id_map_names_is_graded_as_its_nbgrader_id(cycle):
+    course, facts = cycle
+    for folder, student in MAPPED.items():
+        assert facts["ours"][student] == (FULL, 0.0)
+        assert (course.root / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
+        assert not (course.root / "autograded" / folder).exists()
+        with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gb:
+            assert gb.find_student(student).lms_user_id == folder
+        assert intake.shown_id(folder) not in facts["first"].stderr[facts["first"].stderr.index("NOT GRADED"):]
+
+
 def test_refused_ids_get_a_zero_a_feedback_page_an_export_line_and_a_failing_exit_status(cycle):
     course, facts = cycle
     first = facts["first"]
@@ -299,7 +313,7 @@ def test_refused_ids_get_a_zero_a_feedback_page_an_export_line_and_a_failing_exi
 def test_moving_the_due_date_grades_again_exactly_the_learners_whose_lateness_changed(cycle):
     course, facts = cycle
     second = facts["second"]
-    assert "graded 2 of 9 submissions" in second.stderr, second.stderr[-3000:]
+    assert "graded 2 of 10 submissions" in second.stderr, second.stderr[-3000:]
     times = {s: facts["records"][s]["times_graded"] for s in RAW}
     assert times == {"alice": 1, "bob": 1, "ivan petrov": 1, "Zoë Ünal": 2, "dana": 2}
     assert facts["after"]["Zoë Ünal"] == (FULL, 0.0) and facts["after"]["dana"] == (3.0, 0.3)
