@@ -64,12 +64,6 @@ def load_config(course_dir, db_url=None):
     return config
 
 
-def config_files():
-    """Where nbgrader looks for its configuration besides the course directory, as it looks (for messages)."""
-    from nbgrader.apps.autogradeapp import AutogradeApp
-    return list(AutogradeApp().config_file_paths)
-
-
 # --- what decides a grade ---------------------------------------------------------------------
 
 #: Sections that only say where things are, or how commands other than autograde behave.

@@ -6,7 +6,6 @@
 grades itself and `generate_feedback` and `export` work unchanged.
 """
 import json
-from pathlib import Path
 
 import nbformat
 from nbgrader.converters import Autograde

@@ -6,7 +6,6 @@ import datetime
 import os
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
