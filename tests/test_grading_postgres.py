@@ -10,6 +10,7 @@ from hostile import course as C
 from hostile import postgres
 from hostile.catalogue import ALL_IDS, CATALOGUE, CORRECT, submit_all
 from hostile.support import gradebook_dump, kill_when_recorded, leftover_processes, not_earned, require, scratch_in
+from miniflow_grader.intake import placeholder_id
 from miniflow_grader.records import Records
 
 # grading a whole course in sandboxes (its fixture) takes minutes on two busy cores
@@ -30,7 +31,8 @@ def test_grading_into_a_postgresql_gradebook_once(tmp_path):
         C.submit(root, f"learner{extra}", C.correct_submission(root))
     long_id = "x" * 200           # more than the gradebook's VARCHAR(128): refused alone, the others are graded
     C.submit(root, long_id, C.correct_submission(root))
-    students = sorted([e.name for e in entries] + [f"learner{i}" for i in range(4)])
+    refused = placeholder_id(long_id)   # the refused learner's zero has a row of its own
+    students = sorted([e.name for e in entries] + [f"learner{i}" for i in range(4)] + [refused])
 
     scratch = tmp_path / "scratch"
     scratch.mkdir()
@@ -49,7 +51,7 @@ def test_grading_into_a_postgresql_gradebook_once(tmp_path):
         first = kill_when_recorded(command, root, C.env(), db_url, C.ASSIGNMENT, at_least=4)
         assert 4 <= first < len(students)
         second = subprocess.run(command, env=C.env(), cwd=root, capture_output=True, text=True, timeout=600)
-        assert second.returncode == 0, second.stderr[-3000:]
+        assert second.returncode == 1, second.stderr[-3000:]     # someone was refused: the run says so
         assert f"graded {len(students) - first} of {len(students)} submissions" in second.stderr, second.stderr[-2000:]
         assert "learner id is 200 characters long" in second.stderr
         records = Records(db_url)
@@ -62,11 +64,11 @@ def test_grading_into_a_postgresql_gradebook_once(tmp_path):
         # grading again finds nothing left to do
         again = subprocess.run(command, env=C.env(), cwd=root, capture_output=True,
                                timeout=300)
-        assert again.returncode == 0 and b"graded 0 of" in again.stderr, again.stderr.decode()[-2000:]
+        assert again.returncode == 1 and b"graded 0 of" in again.stderr, again.stderr.decode()[-2000:]
         assert gradebook_dump(db_url, C.ASSIGNMENT) == postgres_grades
 
     # every grade is what the submission earns, as test_grading_hostile.py finds on SQLite for the same entries
-    earns = {e.name: e.passes for e in entries} | {f"learner{i}": ALL_IDS for i in range(4)}
+    earns = {e.name: e.passes for e in entries} | {f"learner{i}": ALL_IDS for i in range(4)} | {refused: set()}
     assert {r[0] for r in postgres_grades} == set(students)
     assert not_earned(postgres_grades, earns) == []
     assert leftover_processes(scratch) == []
