@@ -54,10 +54,12 @@ book: setup web-assets
 	@echo "The book is built: $(abspath _build/html)/index.html"
 	@echo "Serve it with 'make serve', then open http://$(HOST):$(PORT)/"
 
+# SITE: another built copy of the site to serve (the tests serve the one their own build made).
+SITE ?= _build/html
 serve:
-	@test -f _build/html/index.html || $(MAKE) --no-print-directory book
+	@test -f $(SITE)/index.html || $(MAKE) --no-print-directory book
 	@echo "Serving the book at http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
-	$(BIN)/python -m http.server $(PORT) --bind $(HOST) --directory _build/html
+	$(BIN)/python -m http.server $(PORT) --bind $(HOST) --directory $(SITE)
 
 # Two workers (CI has two cores); tests that share an expensive fixture stay on one worker (xdist_group).
 JOBS ?= 2
@@ -65,17 +67,21 @@ test: setup
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
 
 # Mutation testing of the core (miniflow/ but draw.py) against its own tests; settings in pyproject.toml.
+# MUTANTS picks some by name, e.g. `make mutation MUTANTS='miniflow.optim.*'`; the score counts the ones run.
+MUTANTS ?=
 mutation: setup
-	$(BIN)/mutmut run
+	$(BIN)/mutmut run $(MUTANTS)
 	$(BIN)/mutmut export-cicd-stats
 	$(BIN)/python -c 'import json; s = json.load(open("mutants/mutmut-cicd-stats.json")); \
-		k = s["killed"] + s["timeout"]; \
+		run = sum(v for key, v in s.items() if key != "total"); k = s["killed"] + s["timeout"]; \
 		print("mutation score: %d of %d mutants killed (%.1f%%); mutmut results lists the survivors" \
-		      % (k, s["total"], 100 * k / s["total"]))'
+		      % (k, run, 100 * k / run))'
 
+# `make bench QUICK=1` runs one round of each benchmark: it shows they run, its numbers mean little.
+QUICK ?=
 bench: setup
-	$(BIN)/python benchmarks/train_step.py
-	$(BIN)/python benchmarks/digits.py
+	$(BIN)/python benchmarks/train_step.py $(if $(QUICK),--repeat 1)
+	$(BIN)/python benchmarks/digits.py $(if $(QUICK),--rounds 1)
 
 clean:
 	rm -rf _build mutants

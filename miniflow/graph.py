@@ -134,9 +134,29 @@ def _as_number(value, node):
 
 
 def topological_sort(feed_dict):
-    """Feed the Input values in `feed_dict`, then return all nodes of the graph in topological order."""
+    """Feed the Input values in `feed_dict`, then return all nodes of the graph in topological order.
+
+    A feed_dict starts a run of the graph, so it gives every Input of the graph its value: an Input
+    left out would keep whatever an earlier feed put there, without a word. To change only some
+    values of a graph already sorted (the next batch of X and y, with the same weights), call
+    `feed({X: ..., y: ...})` or set `X.value` directly.
+    """
+    from .nodes import Input
     feed(feed_dict)
-    return sort_nodes(list(feed_dict))
+    graph = sort_nodes(list(feed_dict))
+    left_out = [n for n in graph if isinstance(n, Input) and n not in feed_dict]
+    if left_out:
+        raise MiniflowError(
+            f"the feed_dict leaves out the Input(s) {', '.join(map(_what_it_holds, left_out))}: a feed_dict "
+            "gives every Input of the graph its value, so put them in it too (to change only some values "
+            "of a graph already sorted, such as the next batch, call feed)")
+    return graph
+
+
+def _what_it_holds(node):
+    if node.value is None:
+        return f"{node.name!r} (no value yet)"
+    return f"{node.name!r} (it still holds a value of shape {np.shape(node.value)} from an earlier feed)"
 
 
 # --- passes ---------------------------------------------------------------

@@ -1,10 +1,15 @@
 """Training: random starting weights, stochastic gradient descent, and how often a classifier is right."""
 import numpy as np
 
+from .graph import MiniflowError
+
 
 def sgd_update(trainables, learning_rate=1e-2):
     r"""One step downhill for each trainable Input: $w \leftarrow w - \eta \, \partial C / \partial w$."""
     for t in trainables:
+        if t not in t.gradients:
+            raise MiniflowError(f"{type(t).__name__} {t.name!r} has no gradient: run the backward pass "
+                                f"(forward_and_backward(graph)) on a graph with {t.name!r} in it before sgd_update")
         t.value = t.value - learning_rate * t.gradients[t]
 
 

@@ -150,8 +150,30 @@ def test_a_network_with_relu_and_a_shared_logits_node_matches_finite_differences
     mf.forward_and_backward(graph)
     for node in (X, W1, b1, W2, b2, s):
         assert_allclose(node.gradients[node], numeric(cost, graph, node), rtol=1e-5, atol=1e-8, err_msg=node.name)
-    errors = mf.gradient_check(cost, {node: feed_dict[node] for node in (W1, b1, W2, b2)})
-    assert max(errors.values()) < 1e-7
+    errors = mf.gradient_check(cost, feed_dict, wrt=[W1, b1, W2, b2])
+    assert set(errors) == {W1, b1, W2, b2} and max(errors.values()) < 1e-7
+
+
+
+def test_gradient_check_never_nudges_integer_labels():
+    y, z = mf.Input("y"), mf.Input("z")
+    cost = mf.SoftmaxCrossEntropy(y, z)
+    errors = mf.gradient_check(cost, {y: LABELS, z: LOGITS})
+    assert list(errors) == [z] and errors[z] < 1e-7
+    assert y.value.dtype.kind == "i" and list(y.value) == [0, 2]
+    assert_allclose(z.gradients[z], LOGITS_GRADIENT, **PRINTED)     # the graph is left as fed
+
+
+def test_gradient_check_told_to_nudge_float_labels_says_what_it_nudged():
+    y, z = mf.Input("y"), mf.Input("z")
+    cost = mf.SoftmaxCrossEntropy(y, z, name="loss")
+    with pytest.raises(mf.MiniflowError) as error:
+        mf.gradient_check(cost, {y: np.array([0.0, 2.0]), z: LOGITS})
+    assert str(error.value).startswith("gradient_check nudged 'y' by 1e-06 and the graph refused it: "
+                                       "SoftmaxCrossEntropy 'loss' needs logits")
+    assert str(error.value).endswith("not whole numbers: 1e-06. If 'y' cannot be nudged (class labels), "
+                                     "feed it integers or leave it out of wrt")
+    assert mf.gradient_check(cost, {y: np.array([0.0, 2.0]), z: LOGITS}, wrt=[z])[z] < 1e-7
 
 
 @pytest.mark.parametrize("labels, logits, says", [

@@ -78,12 +78,45 @@ def test_feeding_a_non_input_is_an_error():
         mf.topological_sort({x: 1.0, s: 2.0})
 
 
-def test_missing_value_names_the_input():
+def test_an_input_left_out_of_the_feed_dict_is_named():
+    X, W, b = mf.Input("X"), mf.Input("W"), mf.Input("b")
+    mf.Linear(X, W, b)
+    with pytest.raises(MiniflowError) as error:
+        mf.topological_sort({X: np.ones((2, 2)), b: np.ones(2)})
+    assert str(error.value) == (
+        "the feed_dict leaves out the Input(s) 'W' (no value yet): a feed_dict gives every Input of the graph "
+        "its value, so put them in it too (to change only some values of a graph already sorted, such as the "
+        "next batch, call feed)")
+
+
+def test_an_input_left_out_of_a_new_feed_dict_does_not_keep_its_old_value_silently():
     X, W, b = mf.Input("X"), mf.Input("W"), mf.Input("b")
     out = mf.Linear(X, W, b)
-    graph = mf.topological_sort({X: np.ones((2, 2)), b: np.ones(2)})
-    assert W in graph
-    with pytest.raises(MiniflowError, match=r"Input 'W' has no value"):
+    mf.forward_pass(out, mf.topological_sort({X: np.ones((2, 3)), W: np.ones((3, 1)), b: np.ones(1)}))
+    with pytest.raises(MiniflowError) as error:       # a new X with 4 columns, and the old W, b
+        mf.topological_sort({X: np.ones((2, 4))})
+    assert str(error.value).startswith(
+        "the feed_dict leaves out the Input(s) 'W' (it still holds a value of shape (3, 1) from an earlier feed), "
+        "'b' (it still holds a value of shape (1,) from an earlier feed): ")
+
+
+def test_feed_changes_only_the_values_it_is_given():
+    """The training loop's way: sort once with every value, then feed each batch; the weights stay."""
+    X, W, b = mf.Input("X"), mf.Input("W"), mf.Input("b")
+    out = mf.Linear(X, W, b)
+    graph = mf.topological_sort({X: np.ones((2, 3)), W: np.ones((3, 1)), b: np.zeros(1)})
+    mf.feed({X: np.full((1, 3), 2.0)})
+    assert mf.forward_pass(out, graph).tolist() == [[6.0]]
+    X.value = np.full((1, 3), 3.0)
+    assert mf.forward_pass(out, graph).tolist() == [[9.0]]
+
+
+def test_an_input_sorted_without_a_value_is_named_by_the_forward_pass():
+    X, W, b = mf.Input("X"), mf.Input("W"), mf.Input("b")
+    out = mf.Linear(X, W, b)
+    graph = mf.sort_nodes([X, W, b])
+    mf.feed({X: np.ones((2, 2)), b: np.ones(2)})
+    with pytest.raises(MiniflowError, match=r"^Input 'W' has no value: put it in the feed_dict$"):
         mf.forward_pass(out, graph)
 
 

@@ -91,12 +91,49 @@ def test_an_array_cost_starts_from_float_ones_of_its_shape():
 
 # --- checking tools ---------------------------------------------------------------------------------
 
-def test_gradient_check_takes_whole_numbers():
+def test_gradient_check_checks_the_inputs_fed_floats():
     x, w = mf.Input("x"), mf.Input("w")
     cost = mf.MSE(mf.Input("t"), mf.Mul(x, w))
     t = cost.inbound_nodes[0]
-    errors = mf.gradient_check(cost, {x: [1, 2, 3], w: [2, 1, 1], t: [0, 0, 1]})
-    assert max(errors.values()) < 1e-7, errors
+    errors = mf.gradient_check(cost, {x: [1.0, 2.0, 3.0], w: np.array([2.0, 1.0, 1.0]), t: [0, 0, 1]})
+    assert list(errors) == [x, w] and max(errors.values()) < 1e-7, errors
+
+
+def test_gradient_check_nudges_whole_numbers_it_is_asked_to_check():
+    x, w = mf.Input("x"), mf.Input("w")
+    cost = mf.MSE(mf.Input("t"), mf.Mul(x, w))
+    t = cost.inbound_nodes[0]
+    fed = np.array([1, 2, 3])
+    errors = mf.gradient_check(cost, {x: fed, w: [2, 1, 1], t: [0, 0, 1]}, wrt=[x, t])
+    assert list(errors) == [x, t] and max(errors.values()) < 1e-7, errors
+    assert fed.tolist() == [1, 2, 3] and fed.dtype.kind == "i"          # nudged a copy
+
+
+def test_gradient_check_with_nothing_but_whole_numbers_says_how_to_check_them():
+    x = mf.Input("x")
+    with pytest.raises(MiniflowError) as error:
+        mf.gradient_check(mf.Mul(x, x), {x: [1, 2]})
+    assert str(error.value) == (
+        "gradient_check nudges only Inputs fed floating-point numbers, and every value in this feed_dict is "
+        "integers: feed the values to check as floats (np.array([1.0, 2.0])), or name them: wrt=[x]")
+
+
+def test_gradient_check_checks_only_what_it_feeds():
+    x, w, other = mf.Input("x"), mf.Input("w"), mf.Input("other")
+    cost = mf.Mul(x, w)
+    with pytest.raises(MiniflowError) as error:
+        mf.gradient_check(cost, {x: [1.0], w: [2.0]}, wrt=[other])
+    assert str(error.value) == ("wrt names <Input 'other'>, which is not in the feed_dict: gradient_check "
+                                "checks Inputs it feeds, so give it a value there")
+
+
+def test_gradient_check_needs_every_input_of_the_graph():
+    x, w = mf.Input("x"), mf.Input("w")
+    cost = mf.Mul(x, w)
+    mf.topological_sort({x: np.array([1.0, 2.0]), w: np.array([3.0, 4.0])})
+    with pytest.raises(MiniflowError, match=r"leaves out the Input\(s\) 'w' \(it still holds"):
+        mf.gradient_check(cost, {x: np.array([1.0, 2.0])})
+    assert mf.gradient_check(cost, {x: np.array([1.0, 2.0]), w: np.array([3.0, 4.0])}, wrt=[x])[x] < 1e-8
 
 
 def test_gradient_check_uses_the_step_it_is_given():
@@ -115,6 +152,21 @@ def test_numerical_gradient_is_a_small_central_difference():
 def test_relative_error():
     assert relative_error(np.array([3.0]), np.array([1.0])) == pytest.approx(0.5)
     assert relative_error(np.zeros(3), np.zeros(3)) == 0.0
+
+
+def test_sgd_update_before_the_backward_pass_names_the_input_without_a_gradient():
+    X, W, b, y = mf.Input("X"), mf.Input("W2"), mf.Input("b"), mf.Input("y")
+    cost = mf.MSE(y, mf.Linear(X, W, b))
+    graph = mf.topological_sort({X: np.ones((2, 1)), W: np.ones((1, 1)), b: np.zeros(1), y: np.zeros(2)})
+    mf.forward_pass(cost, graph)
+    with pytest.raises(MiniflowError) as error:
+        mf.sgd_update([W, b])
+    assert str(error.value) == ("Input 'W2' has no gradient: run the backward pass (forward_and_backward(graph)) "
+                                "on a graph with 'W2' in it before sgd_update")
+    assert W.value.tolist() == [[1.0]]
+    mf.backward_pass(graph)
+    mf.sgd_update([W, b])
+    assert W.value.tolist() == [[1.0 - 0.01 * 2.0]]           # dC/dW = 2 (XW + b - y) X = 2
 
 
 def test_sgd_update_default_rate_is_a_hundredth():
@@ -138,7 +190,9 @@ def test_default_names_count_from_one_for_each_kind():
     assert out.split() == ["Input1", "Input2", "Add1", "Mul1", "Mul2"]
 
 
-def test_a_new_kind_of_node_counts_its_own_names_from_one():
+def test_a_new_kind_of_node_counts_its_own_names_from_one(monkeypatch):
+    monkeypatch.setattr(mf.Node, "_counters", {})     # as in a fresh process, however often this test runs
+
     class Halve(mf.Sigmoid):
         pass
 
