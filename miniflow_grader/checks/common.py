@@ -495,12 +495,20 @@ def error_hint(error):
                 + (" A gradient always has the shape of the value it belongs to." if "gradients" in line else ""))
     apart = re.search(r"could not be broadcast together with (?:remapped )?shapes ((?:\([\d, ]*\)\s*)+)", error)
     if apart:
-        shapes = " and ".join(re.findall(r"\([\d, ]*\)", apart.group(1)))
-        return (f"NumPy cannot combine arrays of shapes {shapes} element by element at that line: print the shape "
-                "of each operand there." + (" A gradient always has the shape of the value it belongs to."
-                                             if "gradients" in line else ""))
+        shapes = re.findall(r"\([\d, ]*\)", apart.group(1))
+        in_place = re.search(r"[-+*/@]=", line)
+        if in_place and len(shapes) == 3:   # NumPy names the two operands and the output, the left side
+            found = (f"`{in_place.group(0)}` at that line combines the array on its left, of shape {shapes[0]}, with "
+                     f"a result of shape {shapes[1]}, and NumPy cannot make them one shape.")
+        else:
+            found = (f"NumPy cannot combine arrays of shapes {' and '.join(shapes[:2])} element by element at that "
+                     "line: print the shape of each operand there.")
+        return found + (" A gradient always has the shape of the value it belongs to." if "gradients" in line else "")
     if "only length-1 arrays" in error or "only 0-dimensional" in error or "math" in error and "TypeError" in error:
         return "Use NumPy functions (np.exp, np.sum, ...) that work on whole arrays, not the math module."
+    if kind == "IndexError" and "tuple index out of range" in error and ".shape[" in line:
+        return ("An array at that line has fewer axes than the index asks for: a row (m,) has one axis, so its "
+                ".shape[1] does not exist. Use np.size(v) for the number of elements, or reshape first.")
     if (kind == "IndexError" or "values to unpack" in error) and "inbound_nodes" in line:
         return "A node can have any number of inputs: loop over self.inbound_nodes instead of indexing a fixed few."
     if kind == "RecursionError":
