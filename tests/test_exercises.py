@@ -330,3 +330,61 @@ def test_other_right_answers_score_full_marks(right, monkeypatch):
         results = grade_in_process(build_submission(right.assignment, right.replacements),
                                    read("solutions", right.assignment))
         assert all(score == total for score, total, _ in results.values()), {g: r[2] for g, r in results.items()}
+
+
+# --- every mistake is explained ---------------------------------------------------------------------
+
+#: The assignments whose every catalogued mistake must get a message that names a cause.
+EXPLAINED = ["ps1_nodes", "ps2_topological_sort", "ps3_forward", "ps4_backprop"]
+
+
+def specific(message):
+    """A message that names a cause or an observation beyond the numbers: a hint, the learner's own error, or a
+    finding that is neither a bare expected/got nor an error passed on as it was raised."""
+    return ("Hint:" in message or "Your cell that defines" in message
+            or not any(bare in message for bare in ("expected:", "your code raised", "contains NaN")))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("wrong", [w for w in CATALOGUE if w.assignment in EXPLAINED], ids=lambda w: w.name)
+def test_every_visible_failure_of_a_catalogued_mistake_names_its_cause(wrong, monkeypatch):
+    monkeypatch.setenv("MINIFLOW_SEED", "11")
+    results = grade_in_process(build_submission(wrong.assignment, wrong.replacements), read("solutions", wrong.assignment))
+    visible = [output for grade_id, (score, _, output) in results.items() if score == 0 and not CHECKS[grade_id].hidden]
+    assert visible, wrong.name
+    for message in visible:
+        assert specific(message), message
+
+
+def test_the_last_try_it_of_ps4_meets_the_gradient_check_rule(solved):
+    """The solved notebook's last cell prints gradient_check's relative errors: a right backward is below RIGHT_BELOW."""
+    namespace = solved["ps4_backprop"]
+    errors = miniflow.gradient_check(namespace["cost"], namespace["feed_dict"])
+    assert errors and max(errors.values()) < miniflow.check.RIGHT_BELOW, errors
+
+
+def test_ps4_messages_quote_the_librarys_gradient_check_rule():
+    assert f"{miniflow.check.RIGHT_BELOW:.0e}".replace("e-0", "e-") in ps4_backprop.GRADIENT_CHECK_RULE
+    assert f"{miniflow.check.WRONG_ABOVE:.0e}".replace("e-0", "e-") in ps4_backprop.GRADIENT_CHECK_RULE
+
+
+@pytest.mark.parametrize("route", [
+    "miniflow.check.numerical_gradient(lambda: (self.forward(), self.value)[1], x.value)",
+    "_copy(self, x)",
+    "__import__('miniflow').gradient_check(self, {x: x.value}) and 0 or s * (1 - s) * g",
+])
+def test_a_backward_that_differentiates_through_miniflow_earns_nothing_by_any_route(solved, route):
+    """Inherited, copied into a default argument, or called through the library: every route is seen by its code."""
+    namespace = dict(solved["ps4_backprop"])
+    exec(compile(
+        "def _copy(node, x, _forward=miniflow.Sigmoid.forward):\n"
+        "    keep = x.value.copy(); x.value = x.value + 1e-6; _forward(node); up = node.value\n"
+        "    x.value = keep - 1e-6; _forward(node); down = node.value; x.value = keep; _forward(node)\n"
+        "    return (up - down) / 2e-6 * node.upstream_gradient()\n"
+        "class Sigmoid(miniflow.Sigmoid):\n"
+        "    def backward(self):\n"
+        "        x = self.inbound_nodes[0]; s = self.value; g = self.upstream_gradient()\n"
+        f"        self.gradients[x] = {route}\n", "<cell>", "exec"), namespace)
+    for grade_id in ("sigmoid_backward", "sigmoid_backward_hidden"):
+        with pytest.raises(CheckFailed, match=spaced("gets its gradients by finite differences")):
+            run(grade_id, namespace, 0)

@@ -33,7 +33,8 @@ import secrets
 
 import numpy as np
 
-from .common import CHECKS, COMPARES, PROBES, TARGETS, CheckFailed, Missing, rng_for, tripwires, wrap
+from .common import (CHECKS, COMPARES, LOOKED_UP, PROBES, TARGETS, CheckFailed, Missing, cell_error, rng_for,
+                     tripwires, watch_cells, wrap)
 
 __all__ = ["CHECKS", "TARGETS", "CheckFailed", "check", "compare", "probe"]
 
@@ -47,6 +48,7 @@ def probe(grade_id, namespace, seed):
     """Run the learner's code for `grade_id`; return {name: plain numpy array}."""
     info = CHECKS[grade_id]
     used = set()
+    LOOKED_UP.clear()
     with tripwires(info.assignment, namespace, used):
         try:
             outputs = PROBES[grade_id](namespace, rng_for(grade_id, seed))
@@ -54,15 +56,36 @@ def probe(grade_id, namespace, seed):
             outputs = {"missing": np.array(str(missing))}
     if used:
         outputs["used_reference"] = np.array(", ".join(sorted(used)))
+    try:
+        own = cell_error(namespace, list(LOOKED_UP))
+    except Exception:   # the notebook's `In` is the learner's to change: it explains, it never decides
+        own = ""
+    if own:
+        outputs["own_error"] = np.array(own)
     return {key: _storable(value) for key, value in outputs.items()}
 
 
 def compare(grade_id, outputs, seed):
-    """Judge the probe's `outputs` for `grade_id`; raise CheckFailed if they are wrong. Runs no learner code."""
+    """Judge the probe's `outputs` for `grade_id`; raise CheckFailed if they are wrong. Runs no learner code.
+
+    When the learner's own cell that defines what the check runs raised an error (or could not be read),
+    a failure says so first: that error is the one to fix.
+    """
     outputs = dict(outputs)
     for key, value in outputs.items():
         if not isinstance(value, np.ndarray) or value.dtype.kind not in "biufU":
             raise CheckFailed(f"{grade_id}: the recorded result {key!r} is not a plain array")
+    own = str(outputs.pop("own_error", ""))
+    try:
+        _judge(grade_id, outputs, seed)
+    except CheckFailed as failure:
+        message = str(failure)
+        if own:
+            message = own if "missing" in outputs else f"{own}\n\nWhat this test found:\n{message}"
+        raise CheckFailed(wrap(message, prefix=len("CheckFailed: "))) from None   # lines short enough for Validate
+
+
+def _judge(grade_id, outputs, seed):
     if "used_reference" in outputs:
         names = str(outputs["used_reference"])
         raise CheckFailed(
@@ -70,15 +93,13 @@ def compare(grade_id, outputs, seed):
             f"Write {names} yourself in the solution cell; using the reference earns nothing.")
     if "missing" in outputs:
         raise CheckFailed(str(outputs["missing"]))
-    try:
-        COMPARES[grade_id](outputs, rng_for(grade_id, seed))
-    except CheckFailed as failure:
-        raise CheckFailed(wrap(str(failure), prefix=len("CheckFailed: "))) from None   # lines short enough for Validate's dialog
+    COMPARES[grade_id](outputs, rng_for(grade_id, seed))
 
 
 def check(grade_id, namespace):
     """Run the check `grade_id` on the learner's code in `namespace` (a notebook's ``globals()``)."""
     __tracebackhide__ = True
+    watch_cells()   # what later cells raise stays known, though each new error replaces sys.last_value
     if grade_id not in CHECKS:
         raise KeyError(f"no check called {grade_id!r}; known: {', '.join(sorted(CHECKS))}")
     probe_dir = os.environ.get("MINIFLOW_PROBE_DIR")

@@ -12,7 +12,10 @@ for a visible check and its hidden twin). A check is a pair of functions:
 
 Nothing here imports more than NumPy and miniflow: the package also runs inside the grading sandbox.
 """
+import ast
+import linecache
 import os
+import re
 import sys
 import sysconfig
 import textwrap
@@ -109,7 +112,12 @@ class ReferenceUsed(Exception):
     pass
 
 
+#: The names the running probe looked up with :func:`learner`: what the learner's own cells must define.
+LOOKED_UP = []
+
+
 def learner(namespace, name, kind="class"):
+    LOOKED_UP.append(name)
     try:
         obj = namespace[name]
     except KeyError:
@@ -172,6 +180,109 @@ def describe(error):
     if theirs and theirs[-1].line:
         text += f"\n    raised at: {theirs[-1].line.strip()}"
     return text
+
+
+def cell_error(namespace, names):
+    """What went wrong when the learner's own cell that defines one of `names` last ran, in words, or "".
+
+    The notebook's kernel is IPython: `In` (in the notebook's globals) holds the source of every cell
+    run, in the order they ran, and ``sys.last_value`` the last error a cell raised. A cell Python
+    cannot read (a SyntaxError) ran nothing, so it defined nothing; a cell that raised stopped there.
+    """
+    history = namespace.get("In")
+    if not isinstance(history, list):
+        return ""
+    for name in dict.fromkeys(names):
+        definition = re.compile(rf"^(?:class|def)\s+{re.escape(name)}\b", re.M)
+        sources = [s for s in history if isinstance(s, str) and definition.search(s)]
+        if not sources:
+            continue
+        latest = sources[-1]
+        defined = name in namespace
+        then = (f"Until it runs without an error, the tests use the `{name}` from the last time it did."
+                if defined else f"Until it runs without an error, `{name}` is not defined.")
+        try:
+            compile(latest, "<cell>", "exec", ast.PyCF_ALLOW_TOP_LEVEL_AWAIT | ast.PyCF_ONLY_AST)
+        except SyntaxError as error:
+            text = (error.text or "").strip()
+            return (f"Your cell that defines `{name}` did not run: Python cannot read it.\n"
+                    f"    {type(error).__name__}: {error.msg}, at line {error.lineno} of that cell"
+                    + (f":\n        {text}" if text else "") +
+                    f"\nFix that line and run the cell again, then this test. {then}")
+        raised = _raised_in(latest)
+        if raised:
+            error, frame = raised
+            message = f"{type(error).__name__}: {error}"
+            if len(message) > 400:
+                message = message[:400] + "..."
+            return (f"Your cell that defines `{name}` stopped with an error when it last ran:\n    {message}"
+                    + (f", at line {frame.lineno} of that cell:\n        {frame.line.strip()}" if frame else "")
+                    + "\nFix it and run the cell again, then this test.")
+        if raised is None and (not defined or _defined_in(namespace[name]) not in (None, latest.strip())):
+            return (f"Your cell that defines `{name}` ran, but stopped with an error before `{name}` was defined "
+                    f"(the error is shown below that cell).\nFix it and run the cell again, then this test. {then}")
+    return ""
+
+
+#: (source, error or None) of the cells run since the first check in this kernel (IPython's post_run_cell).
+CELLS_RUN = []
+_WATCHING = []
+
+
+def watch_cells():
+    """From now on, keep what each cell of the notebook raised, so a later cell's error does not hide it."""
+    if _WATCHING:
+        return
+    _WATCHING.append(True)
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return
+
+    def after(result):
+        source = getattr(getattr(result, "info", None), "raw_cell", None)
+        if isinstance(source, str):
+            CELLS_RUN.append((source.strip(), result.error_in_exec or result.error_before_exec))
+            del CELLS_RUN[:-200]
+    shell.events.register("post_run_cell", after)
+
+
+def _raised_in(source):
+    """(the error the cell whose source is `source` raised when it last ran, its deepest frame there or None).
+
+    False when that run is known to have raised nothing; None when it is not known.
+    """
+    source = source.strip()
+    for ran, error in reversed(CELLS_RUN):
+        if ran == source:
+            return (error, _frame_in(error, source)) if error is not None else False
+    error = getattr(sys, "last_value", None)
+    if not isinstance(error, BaseException) or isinstance(error, SyntaxError):
+        return None   # a SyntaxError is found by reading the cell again
+    frames = traceback.extract_tb(error.__traceback__)
+    cell = next((f for f in frames if f.name == "<module>"), None)   # the cell that was running
+    if cell is None or "".join(linecache.getlines(cell.filename)).strip() != source:
+        return None   # raised by another cell, perhaps in a function this one defines
+    return error, _frame_in(error, source)
+
+
+def _frame_in(error, source):
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if "".join(linecache.getlines(f.filename)).strip() == source]
+    return frames[-1] if frames else None
+
+
+def _defined_in(obj):
+    """The source of the cell that defined the function or class `obj` (stripped), or None if unknown."""
+    if isinstance(obj, type):
+        functions = [v for v in vars(obj).values() if hasattr(v, "__code__")]
+    else:
+        functions = [obj] if hasattr(obj, "__code__") else []
+    for function in functions:
+        lines = linecache.getlines(function.__code__.co_filename)
+        if lines:
+            return "".join(lines).strip()
+    return None
 
 
 def attempt(outputs, key, compute):
@@ -258,9 +369,22 @@ def gradient_of(node, wrt):
     if not isinstance(gradients, dict):
         raise Problem(f"self.gradients should be a dict {{input node: gradient}}, got {type(gradients).__name__}.")
     if wrt not in gradients:
-        raise Problem(f"self.gradients has no entry for the input {wrt.name!r}: "
-                       "key each gradient by the input node object, e.g. self.gradients[self.inbound_nodes[0]].")
+        keys = [_key_name(node, key) for key in list(gradients)[:6]]
+        held = f"its keys are {', '.join(keys)}" if keys else "it is empty"
+        names = any(isinstance(key, str) for key in gradients)
+        raise Problem(f"self.gradients has no entry for the input {wrt.name!r} ({held}): "
+                       + ("key each gradient by the input node object, not its name, "
+                          if names else "key each gradient by the input node object, ")
+                       + "e.g. self.gradients[self.inbound_nodes[0]].")
     return gradients[wrt]
+
+
+def _key_name(node, key):
+    if key is node:
+        return "this node itself"
+    if isinstance(key, Node):
+        return f"the node {key.name!r}"
+    return f"{type(key).__name__} {str(key)[:30]!r}" if isinstance(key, str) else type(key).__name__
 
 
 def run_forward(outputs, key, make_node):
@@ -281,8 +405,13 @@ def run_forward(outputs, key, make_node):
     attempt(outputs, key, first)
     if "node" not in holder or key not in outputs:
         return
-    changed = [n.name for n, given in zip(holder["inputs"], holder["given"]) if not _unchanged(n.value, given)]
-    outputs[key + "_changed"] = np.array(", ".join(dict.fromkeys(changed)))
+    changed = [n for n, given in zip(holder["inputs"], holder["given"]) if not _unchanged(n.value, given)]
+    outputs[key + "_changed"] = np.array(", ".join(dict.fromkeys(n.name for n in changed)))
+    if changed:
+        value = holder["node"].value
+        shared = [n.name for n in changed if isinstance(value, np.ndarray) and isinstance(n.value, np.ndarray)
+                  and np.shares_memory(value, n.value)]
+        outputs[key + "_shared"] = np.array(", ".join(dict.fromkeys(shared)))
     if not changed:
         attempt(outputs, key + "_again", lambda: value_after_forward(holder["node"]))
 
@@ -299,12 +428,15 @@ def judge_forward_purity(outputs, key, what, method):
     """After the first value passed: the inputs are untouched and a second forward gives the same value."""
     changed = str(outputs.get(key + "_changed", ""))
     if changed:
+        shared = str(outputs.get(key + "_shared", ""))
+        seen = (f"self.value is {shared}'s own array: the result was computed in the input's array"
+                if shared else f"the value of {changed} is not what it was given")
         raise CheckFailed(
             f"{what}: the value is right, but {method} changed the value of its input {changed}, so every "
-            "later use of that input (the next forward, the backward pass) sees a wrong number.\n"
-            "Hint: never change an input's value; `total = self.inbound_nodes[0].value` followed by "
-            "`total += ...` adds into the input's own array. Build a new value instead: "
-            "`total = total + n.value`, or start from a copy.")
+            f"later use of that input (the next forward, the backward pass) sees a wrong number: {seen}.\n"
+            "Hint: an in-place operation (`+=`, `*=`, out=, or assigning into `x[...]`) writes into the array it "
+            "works on. Never change an input's value: build a new array (`total = total + v` rather than "
+            "`total += v`, `np.exp(x)` rather than `np.exp(x, out=x)`), or work on a copy (`x.copy()`).")
     first = recorded(outputs, key, what)
     again = recorded(outputs, key + "_again", f"{what}, run a second time")
     if again.shape != first.shape or not np.allclose(again, first, rtol=1e-12, atol=1e-12):
@@ -328,29 +460,60 @@ def inline(array):
     return " ".join(line.strip() for line in text.splitlines())
 
 
+def raised_line(error):
+    """The learner's line that `error` (a :func:`describe` text) was raised at, or ""."""
+    return error.partition("\n    raised at: ")[2].strip()
+
+
 def error_hint(error):
+    """A hint for the error text `error` (from :func:`describe`), only where the error and its line show the cause."""
+    line = raised_line(error)
+    kind = error.partition(":")[0]
     if "is yours to write" in error:
         return ("Your code calls miniflow's own version (imported or inherited) instead of yours: "
                 "write it yourself in the solution cell.")
     if error.startswith("NotImplementedError"):
         return "It is not written yet: replace `raise NotImplementedError()` with your code."
+    if kind == "TypeError" and re.search(r"\b(?:np|numpy)\.(?:add|multiply)\(", line):
+        name = re.search(r"\b(?:np|numpy)\.(add|multiply)\(", line).group(1)
+        return (f"np.{name} combines exactly two arrays (a third argument is not a third input: it is the array "
+                f"NumPy writes the result into, `out`). For any number of inputs, combine the values one by one "
+                "in a loop.")
     if "unsupported operand" in error and ("Input" in error or "Node" in error or "Add" in error or "Mul" in error):
         return ("You combined node objects, not numbers: use the value of each input node, "
                 "e.g. `n.value for n in self.inbound_nodes`.")
     if "matmul" in error or "shapes" in error and "not aligned" in error:
-        return ("The matrix shapes do not fit. For Z = XW + b with X (n, k) and W (k, m): Z is (n, m), "
-                "dC/dX = dC/dZ @ W.T is (n, k) and dC/dW = X.T @ dC/dZ is (k, m); check the order and the "
-                "transposes. Element-by-element products use *, not @ or np.dot.")
-    if "non-broadcastable output" in error or "could not be broadcast" in error:
-        return ("A gradient has the wrong shape to be added into its zeros: a gradient always has the shape "
-                "of the value it belongs to.")
+        return ("The matrix shapes do not fit in the product at that line: (a, b) @ (c, d) needs b == c. "
+                "For Z = XW + b with X (n, n_in) and W (n_in, n_out), Z and G = dC/dZ are (n, n_out): "
+                "dC/dX = G @ W.T is (n, n_in) and dC/dW = X.T @ G is (n_in, n_out). Element-by-element "
+                "products use *, not @ or np.dot.")
+    into = re.search(r"non-broadcastable output operand with shape (\([\d, ]*\)) doesn't match the broadcast "
+                     r"shape (\([\d, ]*\))", error)
+    if into:
+        return (f"An in-place operation at that line (`+=`, `-=`, `*=` or out=) writes a result of shape "
+                f"{into.group(2)} into an array of shape {into.group(1)}, which cannot grow."
+                + (" A gradient always has the shape of the value it belongs to." if "gradients" in line else ""))
+    apart = re.search(r"could not be broadcast together with (?:remapped )?shapes ((?:\([\d, ]*\)\s*)+)", error)
+    if apart:
+        shapes = re.findall(r"\([\d, ]*\)", apart.group(1))
+        in_place = re.search(r"[-+*/@]=", line)
+        if in_place and len(shapes) == 3:   # NumPy names the two operands and the output, the left side
+            found = (f"`{in_place.group(0)}` at that line combines the array on its left, of shape {shapes[0]}, with "
+                     f"a result of shape {shapes[1]}, and NumPy cannot make them one shape.")
+        else:
+            found = (f"NumPy cannot combine arrays of shapes {' and '.join(shapes[:2])} element by element at that "
+                     "line: print the shape of each operand there.")
+        return found + (" A gradient always has the shape of the value it belongs to." if "gradients" in line else "")
     if "only length-1 arrays" in error or "only 0-dimensional" in error or "math" in error and "TypeError" in error:
         return "Use NumPy functions (np.exp, np.sum, ...) that work on whole arrays, not the math module."
-    if error.startswith("IndexError") or "values to unpack" in error:
+    if kind == "IndexError" and "tuple index out of range" in error and ".shape[" in line:
+        return ("An array at that line has fewer axes than the index asks for: a row (m,) has one axis, so its "
+                ".shape[1] does not exist. Use np.size(v) for the number of elements, or reshape first.")
+    if (kind == "IndexError" or "values to unpack" in error) and "inbound_nodes" in line:
         return "A node can have any number of inputs: loop over self.inbound_nodes instead of indexing a fixed few."
-    if error.startswith("RecursionError"):
+    if kind == "RecursionError":
         return "Your code calls itself without end."
-    if error.startswith("KeyError") and "self.gradients" not in error:
+    if kind == "KeyError" and ".gradients[" in line and "self.gradients[" not in line:
         return ("A consumer's gradient is stored under this node: read it as `n.gradients[self]` for each consumer "
                 "n in self.outbound_nodes (or use self.upstream_gradient(), their sum).")
     return ""

@@ -103,11 +103,16 @@ def _judge_combine(class_name, i, values, picks, outputs, hidden, what=None):
     other = _combine("Mul" if class_name == "Add" else "Add", args)
     hints = [(args[0], "only the first input was used: combine every node in self.inbound_nodes."),
              (args[-1], f"only the last input was kept: combine with `{symbol}=` instead of `=`.")]
+    last_changed = f"x{picks[-1] + 1}" in str(outputs.get(f"case{i}_changed", "")).split(", ")
+    function = "np.add" if class_name == "Add" else "np.multiply"
     if len(args) > 1:
         hints += [(_combine(class_name, args[1:]), "the first input is missing: loop over all of "
                                                    "self.inbound_nodes (self.inbound_nodes[1:] skips it)."),
-                  (_combine(class_name, args[:-1]), "the last input is missing: loop over all of "
-                                                    "self.inbound_nodes (off by one?).")]
+                  (_combine(class_name, args[:-1]),
+                   f"the last input was left out, and its value was overwritten with the result: {function}(a, b, c) "
+                   "combines a and b and writes the result into c (its `out`). Combine the values one by one in a "
+                   "loop." if last_changed else
+                   "the last input is missing: loop over all of self.inbound_nodes (off by one?).")]
     if len(set(picks)) < len(picks):
         unique = [np.asarray(values[p], dtype=float) for p in dict.fromkeys(picks)]
         hints.append((_combine(class_name, unique),

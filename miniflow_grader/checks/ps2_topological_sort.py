@@ -1,9 +1,11 @@
 r"""Problem set 2: `sort_nodes` (Kahn's algorithm), and its cycle error."""
+import re
+
 import numpy as np
 
 from miniflow import Add, Input, Linear, MSE, MiniflowError, Mul, Sigmoid
 
-from .common import (CheckFailed, OutOfSteps, ReferenceUsed, attempt, describe, error_hint, learner,
+from .common import (CheckFailed, OutOfSteps, ReferenceUsed, attempt, describe, error_hint, hint_text, learner,
                     other_inputs, recorded, register, step_budget, targets, visible_and_hidden)
 
 targets("ps2_topological_sort", ["sort_nodes"])
@@ -17,7 +19,24 @@ def _lesson_graph_specs():
                ("l2", "Linear", (7, 4, 5)), ("cost", "MSE", (1, 8))]
     twice = [("x", "Input", ()), ("y", "Input", ()), ("s", "Add", (0, 0)), ("p", "Mul", (2, 1)),
              ("f", "Add", (3, 2))]    # s takes x twice; s has two consumers, p and f
-    return [add, network, twice]
+    return [add, network, twice, _named_apart(), _named_alike()]
+
+
+def _named_apart():
+    """h1 = Add(x, y), h2 = Mul(h1), out = Add(h2, y): nodes with different numbers of inputs."""
+    return [("x", "Input", ()), ("y", "Input", ()), ("h1", "Add", (0, 1)), ("h2", "Mul", (2,)),
+            ("out", "Add", (3, 1))]
+
+
+def _named_alike():
+    """The same graph, with h1 and h2 both named "h": two different nodes may share a name."""
+    return [(name[0] if name in ("h1", "h2") else name, kind, picks) for name, kind, picks in _named_apart()]
+
+
+#: Index of the graph whose twin differs only in its names, judged right after that twin.
+NAMED_ALIKE = 4
+NAMED_ALIKE_GRAPH = ("x, y = Input(), Input(); h = Add(x, y); a second node also named h = Mul(first h); "
+                     "out = Add(second h, y)")
 
 
 #: What sorting may run of the learner's own code, in lines: a right sort of these graphs needs a few hundred.
@@ -125,30 +144,77 @@ def _changes(spec, nodes, before):
     return ""
 
 
-def _judge_order(order, spec, what):
+def _display_names(spec):
+    """Each node's name, with its kind added where two nodes share the name ("h (Add)", "h (Mul)")."""
     names = [name for name, _, _ in spec]
+    return [f"{name} ({kind})" if names.count(name) > 1 else name for name, kind, _ in spec]
+
+
+def _placed_by_variant(spec, subtract_once):
+    """The nodes Kahn's algorithm places when it subtracts one per consumer (`subtract_once`) or per input."""
+    waiting = [len(picks) for _, _, picks in spec]
+    consumers = [[m for m, (_, _, picks) in enumerate(spec) if j in picks] for j in range(len(spec))]
+    ready = [j for j, w in enumerate(waiting) if w == 0]
+    placed = []
+    while ready:
+        j = ready.pop(0)
+        placed.append(j)
+        for m in consumers[j]:
+            waiting[m] -= 1 if subtract_once else spec[m][2].count(j)
+            if waiting[m] == 0:
+                ready.append(m)
+    return set(placed)
+
+
+def _judge_order(order, spec, what):
+    names = _display_names(spec)
     order = order.astype(int).ravel()
     if np.any(order < 0):
         raise CheckFailed(f"{what}: the list you returned contains things that are not nodes of the graph."
                           "\nHint: return the node objects themselves, not their names or positions.")
     seen = [names[j] for j in order]
-    repeated = sorted({n for n in seen if seen.count(n) > 1})
+    repeated = [names[j] for j in dict.fromkeys(int(j) for j in order) if list(order).count(j) > 1]
     if repeated:
         raise CheckFailed(f"{what}: {', '.join(repeated)} appear(s) more than once in your order {seen}."
                           "\nHint: put a node in the ready list once, at the moment its last waiting input is placed.")
-    missing = [n for n in names if n not in seen]
+    missing = [j for j in range(len(spec)) if j not in set(int(j) for j in order)]
     if missing:
-        raise CheckFailed(
-            f"{what}: your order {seen} leaves out {', '.join(missing)} ({len(seen)} of {len(names)} nodes)."
-            "\nHint: a node is ready when all of its inputs are placed. Count each node's inputs with "
-            "len(node.inbound_nodes) (a node may take the same input twice, as in Add(x, x)), subtract one for "
-            "each placed input, and release the node when its count reaches 0.")
+        listed = ", ".join(names[j] for j in missing)
+        found = (f"{what}: your order {seen} has {len(seen)} of the graph's {len(names)} nodes; "
+                 f"it leaves out {listed}.")
+        raise CheckFailed(found + "\n" + _missing_hint(spec, names, set(int(j) for j in order), missing))
     position = {j: p for p, j in enumerate(order)}
-    for j, (name, _, picks) in enumerate(spec):
+    for j, (_, _, picks) in enumerate(spec):
         for p in picks:
             if position[p] > position[j]:
-                raise CheckFailed(f"{what}: in your order {seen}, {name} comes before its input {names[p]}."
+                raise CheckFailed(f"{what}: in your order {seen}, {names[j]} comes before its input {names[p]}."
                                   "\nHint: a node can only be computed after all of its inputs.")
+
+
+def _missing_hint(spec, names, placed, missing):
+    """Why nodes were left out, from what the learner's order has in common with the known wrong sorts."""
+    inputs = {j for j, (_, kind, _) in enumerate(spec) if kind == "Input"}
+    twice = [j for j, (_, _, picks) in enumerate(spec) if len(set(picks)) < len(picks)]
+    causes = []
+    if twice and placed == _placed_by_variant(spec, subtract_once=True):
+        node = twice[0]
+        source = names[spec[node][2][0]]
+        causes.append(f"these are exactly the nodes a sort reaches when it counts one input less per consumer: "
+                      f"{names[node]} takes {source} twice, so it waits for 2 inputs, but {source} is one consumer. "
+                      f"Subtract m.inbound_nodes.count(n) for each consumer m of a placed node n.")
+    if placed == inputs:
+        causes.append("only the Inputs you started from are there: after placing a node, go through its consumers "
+                      "(n.outbound_nodes) and make ready each one that waits for nothing more.")
+    if len(missing) == 1 and all(p in placed for p in spec[missing[0]][2]):
+        causes.append(f"only the last node, {names[missing[0]]}, is missing, and all of its inputs are in your "
+                      "order: loop until the ready list is empty (off by one?).")
+    if causes:
+        return hint_text(causes)
+    first = next(j for j in missing if all(p in placed for p in spec[j][2]))
+    ins = ", ".join(names[p] for p in spec[first][2])
+    return (f"Hint: {names[first]} is left out although every one of its inputs ({ins}) is in your order: "
+            f"when a node n is placed, each consumer m waits for m.inbound_nodes.count(n) inputs less, and m is "
+            "ready when it waits for none.")
 
 
 def _compare_sort(hidden):
@@ -161,6 +227,19 @@ def _compare_sort(hidden):
                         "sort_nodes on the lesson's network MSE(y, Linear(Sigmoid(Linear(X, W1, b1)), W2, b2))")
             elif i == 2:
                 what = "sort_nodes on the graph s = Add(x, x), p = Mul(s, y), f = Add(p, s)"
+            elif i == NAMED_ALIKE - 1:
+                what = "sort_nodes on the graph h1 = Add(x, y), h2 = Mul(h1), out = Add(h2, y)"
+            elif i == NAMED_ALIKE:
+                what = f"sort_nodes on the graph {NAMED_ALIKE_GRAPH}"
+                try:
+                    _judge_sort(i, spec, what, outputs)
+                except CheckFailed as failure:
+                    found = str(failure).split("\nHint:")[0]
+                    raise CheckFailed(
+                        f"{found}\nHint: this is the graph before it (which your code sorts right) with h1 and h2 "
+                        "both named h. Two different nodes may share a name: key your counts by the node itself "
+                        "(waiting[m]), never by m.name.") from None
+                continue
             else:
                 what = "sort_nodes on this graph"
                 with other_inputs("sort_nodes", f"the graph {_describe_graph(spec)}",
@@ -174,7 +253,8 @@ def _compare_sort(hidden):
 
 def _judge_sort(i, spec, what, outputs):
     error = str(outputs.get(f"graph{i}__error", ""))
-    twice = any(len(set(picks)) < len(picks) for _, _, picks in spec)
+    twice = (any(len(set(picks)) < len(picks) for _, _, picks in spec)   # and counting per consumer gets stuck
+             and len(_placed_by_variant(spec, subtract_once=True)) < len(spec))
     same_input = ("\nHint: a node may take the same input twice, as in Add(x, x); it appears once in "
                   "x.outbound_nodes but twice in its inbound_nodes, so subtract m.inbound_nodes.count(n)."
                   if twice else "")
@@ -198,8 +278,8 @@ def _judge_sort(i, spec, what, outputs):
 
 visible_and_hidden(
     "sort_nodes", "ps2_topological_sort", _probe_sort, _compare_sort,
-    visible="sort_nodes puts every node of the lesson's two graphs, and of one where s = Add(x, x) feeds two "
-            "nodes, after its inputs, and leaves the graph as it was.",
+    visible="sort_nodes puts every node of the lesson's two graphs, of one where s = Add(x, x) feeds two nodes, "
+            "and of one where two nodes share a name, after its inputs, and leaves the graph as it was.",
     hidden="sort_nodes on random graphs, started from their Inputs in any order, with a node that has two consumers "
            "and a node that takes the same input twice.")
 
@@ -245,16 +325,23 @@ def _try_sort(sort, start, outputs, prefix):
 
 
 def _compare_cycle(outputs, rng):
-    _judge_cycle(outputs, "", "sort_nodes on a graph with a cycle (p = Add(x, q), q = Add(p))")
+    _judge_cycle(outputs, "", "sort_nodes on a graph with a cycle (p = Add(x, q), q = Add(p))", ["p", "q"])
     spec = _cyclic_graph_spec(rng)
     cycle = f"{_describe_graph(spec)}, and {spec[-2][0]} also takes back as an input"
     with other_inputs("sort_nodes", f"the graph {cycle}", lesson="finds the lesson's cycle",
                        fix="look for nodes left waiting in the graph it is given rather than for particular nodes"):
-        _judge_cycle(outputs, "random_", "sort_nodes on this graph with a cycle")
+        _judge_cycle(outputs, "random_", "sort_nodes on this graph with a cycle", [spec[-2][0], "back"])
 
 
-def _judge_cycle(outputs, prefix, what):
+def _judge_cycle(outputs, prefix, what, waiting):
     if prefix + "raised" in outputs:
+        message = str(outputs[prefix + "raised"]).partition("\n    raised at: ")[0]   # its words, not its code
+        if not any(re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", message) for name in waiting):
+            raise CheckFailed(
+                f"{what}: your code raised MiniflowError, as it should, but its message names none of the nodes "
+                f"left waiting ({', '.join(waiting)}):\n    {message}\nHint: the task asks for "
+                "their names, so that whoever sees the error can find the cycle: e.g. "
+                "\", \".join(n.name for n in nodes if waiting[n] > 0) in the message.")
         return
     if prefix + "endless" in outputs:
         raise CheckFailed(
@@ -281,7 +368,8 @@ def _judge_cycle(outputs, prefix, what):
     raise CheckFailed(f"{what}: no result was recorded.")
 
 
-register("sort_nodes_cycle", "ps2_topological_sort", "sort_nodes raises MiniflowError when the graph has a cycle.",
+register("sort_nodes_cycle", "ps2_topological_sort",
+         "sort_nodes raises MiniflowError naming the waiting nodes when the graph has a cycle.",
        _probe_cycle, _compare_cycle)
 
 

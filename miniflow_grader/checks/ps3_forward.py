@@ -75,12 +75,12 @@ def _judge_linear_forward(i, X_, W_, b_, outputs, hidden):
               "X * W multiplies element by element: use the matrix product X @ W (np.dot)."),
              (maybe(lambda: X_ @ W_.T + b_), "W should not be transposed."),
              (maybe(lambda: np.squeeze(X_ @ W_ + b_)),
-              "np.squeeze (or ravel) dropped an axis of length 1: keep the result (n, m), one row per example, "
+              "np.squeeze (or ravel) dropped an axis of length 1: keep the result (n, n_out), one row per example, "
               "also for a batch of one example or a single output."),
-             (maybe(lambda: X_ @ W_ + b_.reshape(-1, 1)), "b is added to every row, as a row (m,): not as a column."),
+             (maybe(lambda: X_ @ W_ + b_.reshape(-1, 1)), "b is added to every row, as a row (n_out,): not as a column."),
              (maybe(lambda: X_ @ W_ + b_.sum()), "b has one number per output: add the vector b, not its sum.")]
     same(got, expected, what, hints,
-         shape_hint="XW + b has one row per example and one column per output: (n, k) @ (k, m) + (m,).")
+         shape_hint="XW + b has one row per example and one column per output: (n, n_in) @ (n_in, n_out) + (n_out,).")
     if not hidden and i == 0:
         same(got, LESSON_LINEAR, what)
     judge_forward_purity(outputs, f"case{i}", what, "Linear.forward")

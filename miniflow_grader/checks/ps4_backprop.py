@@ -1,11 +1,14 @@
 r"""Problem set 4: `Sigmoid.backward`, `Linear.backward` and `MSE.backward`."""
 from functools import partial
 
+import sys
+
 import numpy as np
 from scipy.special import expit
 
+import miniflow
 from miniflow import Input, Linear, MSE, Node, Sigmoid
-from miniflow.check import numerical_gradient, relative_error
+from miniflow.check import RIGHT_BELOW, WRONG_ABOVE, numerical_gradient, relative_error
 
 from .common import (GRADIENT_SHAPE, PRINTED, CheckFailed, attempt, gradient_of, inline, learner,
                     maybe, other_inputs, recorded, same, small, targets, visible_and_hidden)
@@ -48,17 +51,77 @@ def _lesson_upstream(X_=LESSON_X, W_=LESSON_W, b_=LESSON_B, y_=LESSON_Y):
     return l_, a_, grad_a, grad_l
 
 
-def _run_backward(node_under_test, consumers, inputs_of_node):
-    """Forward through the node and its consumers, then the consumers' backward and the node's backward."""
+def _run_backward(node_under_test, consumers, inputs_of_node, numeric=None):
+    """Forward through the node and its consumers, then the consumers' backward and the node's backward.
+
+    With `numeric` (a dict), what the backward called of miniflow's forward passes and finite-difference
+    tools is counted into it (see :func:`watching_numeric`).
+    """
     node_under_test.forward()
     for consumer in consumers:
         consumer.forward()
         consumer.backward()
     sent = [c.gradients[node_under_test].copy() for c in consumers]
-    node_under_test.backward()
+    if numeric is None:
+        node_under_test.backward()
+    else:
+        with watching_numeric(numeric):
+            node_under_test.backward()
     after = [c.gradients[node_under_test] for c in consumers]
     changed = any(not np.array_equal(np.asarray(a, dtype=float), s) for a, s in zip(after, sent))
     return [gradient_of(node_under_test, n) for n in inputs_of_node], changed
+
+
+def _numeric_routes():
+    """{code object: its name} of what computes a cost, or its finite differences, in miniflow."""
+    routes = {}
+    for name, obj in vars(miniflow.nodes).items():
+        if isinstance(obj, type) and issubclass(obj, Node) and "forward" in vars(obj):
+            routes[vars(obj)["forward"].__code__] = f"miniflow's {name}.forward"
+    for function in (miniflow.graph.forward_pass, miniflow.graph.forward_and_backward):
+        routes[function.__code__] = f"miniflow.{function.__name__}"
+    for name, obj in vars(miniflow.check).items():
+        if callable(obj) and getattr(obj, "__module__", None) == miniflow.check.__name__:
+            routes[obj.__code__] = f"miniflow.check.{name}"
+    return routes
+
+
+class watching_numeric:
+    """While active, count each call of a miniflow forward pass or finite-difference tool into `counts`.
+
+    Watched by code object (sys.setprofile), so every route counts: inherited, imported, copied into a
+    variable, called through super() or on a new node.
+    """
+
+    def __init__(self, counts):
+        self.counts = counts
+        self.routes = _numeric_routes()
+
+    def _profile(self, frame, event, arg):
+        if event == "call":
+            name = self.routes.get(frame.f_code)
+            if name is not None:
+                self.counts[name] = self.counts.get(name, 0) + 1
+
+    def __enter__(self):
+        self.previous = sys.getprofile()
+        sys.setprofile(self._profile)
+        return self
+
+    def __exit__(self, *exc):
+        sys.setprofile(self.previous)
+        return False
+
+
+def numeric_route(counts):
+    """What a backward that the counts show estimated its gradients numerically called, in words, or ""."""
+    tools = [name for name in counts if name.startswith("miniflow.check.")]
+    forwards = {name: n for name, n in counts.items() if not name.startswith("miniflow.check.")}
+    if tools:
+        return " and ".join(tools)
+    if sum(forwards.values()) > 1:   # once could be recomputing a value; a difference needs two or more
+        return ", ".join(f"{name} ({n} times)" for name, n in forwards.items())
+    return ""
 
 
 def _graph_cases(rng, kind):
@@ -104,7 +167,13 @@ def _probe_backward_cases(kind, cases, namespace):
                 node.value = np.array(value, dtype=float)
             node = cls(*inputs)
             consumers = [_Consumer(node, g, name=f"consumer{j + 1}") for j, g in enumerate(consumer_grads)]
-            grads, changed = _run_backward(node, consumers, inputs)
+            counts = {}
+            try:
+                grads, changed = _run_backward(node, consumers, inputs, numeric=counts)
+            finally:
+                route = numeric_route(counts)
+                if route:
+                    outputs[f"case{i}_numeric"] = np.array(route)
             holder["inputs"], holder["node"] = inputs, node
             outputs[f"case{i}_changed_upstream"] = np.array(changed)
             return np.array(0.0)
@@ -120,7 +189,7 @@ def _probe_backward_cases(kind, cases, namespace):
             value = np.asarray(holder["node"].value, dtype=float)
             return sum(np.sum(value * g) for g in consumer_grads)
         for j, name in enumerate(_INPUT_NAMES[kind]):
-            attempt(outputs, f"case{i}_{name}_numeric",
+            attempt(outputs, f"case{i}_{name}_estimate",
                      lambda j=j, forward=forward, holder=holder: numerical_gradient(forward, holder["inputs"][j].value))
     return outputs
 
@@ -166,6 +235,12 @@ def _backward_hints(kind, name, values, consumer_grads, expected):
                                                             "dC/dW = X.T @ dC/dZ, with dC/dZ = self.upstream_gradient()."),
                       (maybe(lambda: g.T @ X_),
                        "the product is in the wrong order: dC/dW = X.T @ dC/dZ.")]
+        ones = np.ones_like(g)
+        if not np.allclose(g, ones):
+            local = {"X": maybe(lambda: ones @ W_.T), "W": maybe(lambda: X_.T @ ones), "b": ones.sum(axis=0)}[name]
+            hints.append((local, "that is the gradient for G = 1: multiply by the gradient the consumers sent back, "
+                                 "G = self.upstream_gradient() (dC/dX = G @ W.T, dC/dW = X.T @ G, dC/db = G summed "
+                                 "over the rows)."))
         if name == "b":
             hints += [(g, "b was added to every row (example): sum the upstream gradient over the batch, "
                           "np.sum(dC/dZ, axis=0)."),
@@ -174,7 +249,7 @@ def _backward_hints(kind, name, values, consumer_grads, expected):
                       (g[0] if len(g) > 1 else None, "that is the first row of dC/dZ only: b was added to every "
                                                      "row, so sum over all of them, np.sum(dC/dZ, axis=0)."),
                       (g.sum(), "sum over the examples only (axis=0): b has one gradient per output."),
-                      (g.sum(axis=0, keepdims=True), "b has shape (m,): sum with axis=0 and no keepdims.")]
+                      (g.sum(axis=0, keepdims=True), "b has shape (n_out,): sum with axis=0 and no keepdims.")]
         hints.append((-expected, "the sign is flipped."))
     else:
         y_, a_ = values
@@ -199,6 +274,14 @@ def _backward_hints(kind, name, values, consumer_grads, expected):
 
 def _compare_backward_case(kind, i, values, consumer_grads, outputs, label):
     what = f"{kind}.backward ({label})"
+    route = outputs.get(f"case{i}_numeric")
+    if route is not None:
+        raise CheckFailed(
+            f"{what}: your backward gets its gradients by finite differences, not from the derivative: it called "
+            f"{route} while computing them. A finite difference checks a derivative; it is not one, and code "
+            "that gets its answer from miniflow instead of computing it earns nothing for this part.\nHint: "
+            "write the derivative's formula from the task, using the node's own values and "
+            "self.upstream_gradient(), and call no forward pass and nothing of miniflow.check in backward.")
     recorded(outputs, f"case{i}_ran", what)
     if bool(outputs.get(f"case{i}_changed_upstream", False)):
         raise CheckFailed(f"{what}: your backward changed the gradient array its consumer sent back "
@@ -208,18 +291,29 @@ def _compare_backward_case(kind, i, values, consumer_grads, outputs, label):
     for j, name in enumerate(_INPUT_NAMES[kind]):
         got = recorded(outputs, f"case{i}_{name}", f"{what}: the gradient for {name}")
         note = ""
-        numeric = outputs.get(f"case{i}_{name}_numeric")
+        numeric = outputs.get(f"case{i}_{name}_estimate")
         if numeric is not None and numeric.dtype.kind == "f" and numeric.shape == got.shape:
             error = relative_error(got, numeric.astype(float))
             note = (f"\n(Gradient check: relative error {error:.2g} between your gradient and a finite-difference "
-                    "estimate of it from your forward; a right derivative gives about 1e-10 or less, a wrong one "
-                    "1e-3 or more.)")
+                    f"estimate of it from your forward; {GRADIENT_CHECK_RULE}.)")
         label = f"{what}: the gradient for {name} ({name} has shape {np.shape(values[j])})"
-        same(got, expected[j], label, _backward_hints(kind, name, values, consumer_grads, expected[j]),
+        swapped = [(expected[k], f"that is the gradient for {other}, stored under {name}: store each gradient "
+                                 f"under its own input node, self.gradients[{other}] for {other}.")
+                   for k, other in enumerate(_INPUT_NAMES[kind]) if k != j]
+        same(got, expected[j], label, _backward_hints(kind, name, values, consumer_grads, expected[j]) + swapped,
              shape_hint=GRADIENT_SHAPE, rtol=1e-5, atol=1e-10 + 1e-7 * np.max(np.abs(expected[j]), initial=0.0),
              note=note)
         _judge_exact(got, expected[j], label)
     return expected
+
+
+def _power(x):
+    return f"{x:.0e}".replace("e-0", "e-")
+
+
+#: The gradient-check rule of the library (miniflow.check), as every message states it.
+GRADIENT_CHECK_RULE = (f"below {_power(RIGHT_BELOW)} (miniflow.check.RIGHT_BELOW) the derivative is right, and "
+                       f"{_power(WRONG_ABOVE)} (WRONG_ABOVE) or more means it is wrong")
 
 
 #: How far a backward's answer may be from the derivative, relative to the gradient's largest element.
@@ -269,6 +363,10 @@ def _visible_backward_cases(kind):
     else:
         lesson = ([LESSON_Y, a_], [np.ones(())])
         two = ([np.array([1.0, 2.0, 3.0, 4.0]), np.array([4.5, 5.0, 10.0, 2.0])], [np.array(2.0), np.array(0.5)])
+    if kind == "Linear":   # every product has the right shape, transposed or not: the numbers tell them apart
+        square = ([np.array([[1.0, 2.0], [-1.0, 0.5]]), np.array([[0.5, -1.0], [2.0, 1.0]]), np.array([0.1, -0.2])],
+                  [np.array([[1.0, -2.0], [0.5, 3.0]])])
+        return [lesson, two, square]
     return [lesson, two]
 
 
@@ -288,7 +386,13 @@ def _compare_backward(kind, hidden):
                 label = f"random inputs {shapes}, {len(consumer_grads)} consumer(s)"
                 _compare_backward_case(kind, i, values, consumer_grads, outputs, label)
             return
-        (lesson, two) = _visible_backward_cases(kind)
+        visible = _visible_backward_cases(kind)
+        lesson, two = visible[:2]
+        if kind == "Linear":
+            values, sent = visible[2]
+            inputs = ", ".join(f"{name} = {inline(v)}" for name, v in zip(_INPUT_NAMES[kind], values))
+            _compare_backward_case(kind, 2, *visible[2], outputs,
+                                   f"with a square W; {inputs}; the consumer sends back {inline(sent[0])}")
         names = {"Sigmoid": "a = Sigmoid(l) in the lesson's network MSE(y, Sigmoid(Linear(X, W, b)))",
                  "Linear": "l = Linear(X, W, b) in the lesson's network MSE(y, Sigmoid(Linear(X, W, b)))",
                  "MSE": "the lesson's cost MSE(y, a)"}
@@ -304,7 +408,7 @@ def _compare_backward(kind, hidden):
         inputs = ", ".join(f"{name} = {inline(v)}" for name, v in zip("XWby", network))
         label = f"{names[kind]} with these values"
         with other_inputs(f"{kind}.backward", inputs):
-            _compare_backward_case(kind, 2, values, sent, outputs, label)
+            _compare_backward_case(kind, len(visible), values, sent, outputs, label)
     return compare_fn
 
 

@@ -16,6 +16,8 @@ except the replaced ones.
 import contextlib
 import io
 import json
+import linecache
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,23 +155,38 @@ def grade_in_process(nb, solutions_nb=None):
 
     A quick stand-in for nbgrader: each cell runs in one namespace; a grade cell scores its
     points unless it raises. Grade cells come from `solutions_nb` (hidden tests included),
-    matched by grade_id, as nbgrader's autograde restores them.
+    matched by grade_id, as nbgrader's autograde restores them. As in IPython's kernel, `In` lists
+    the source of every cell run so far, a cell's lines can be read back (linecache) for its
+    tracebacks, the last error a cell raised is kept in sys.last_value, and once a check has asked
+    for them (common.watch_cells) each cell's error is kept as IPython's post_run_cell event would.
     """
+    from miniflow_grader.checks import common
     originals = {grading(c).get("grade_id"): c.source for c in (solutions_nb or nb).cells if grading(c).get("grade")}
-    namespace = {"__name__": "__main__"}
+    history = [""]
+    namespace = {"__name__": "__main__", "In": history}
+    sys.last_type = sys.last_value = sys.last_traceback = None
+    common.CELLS_RUN.clear()
+    common._WATCHING.clear()
     results = {}
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         info = grading(cell)
         source = originals.get(info.get("grade_id"), cell.source) if info.get("grade") else cell.source
+        filename = f"<cell {index} {info.get('grade_id', '')}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        history.append(source)
         output = io.StringIO()
-        failed = None
+        failed = raised = None
         with contextlib.redirect_stdout(output):
             try:
-                exec(compile(source, f"<cell {info.get('grade_id', '')}>", "exec"), namespace)
+                exec(compile(source, filename, "exec"), namespace)
             except Exception as error:   # the notebook carries on after a failing cell, as nbgrader's does
                 failed = f"{type(error).__name__}: {error}"
+                sys.last_type, sys.last_value, sys.last_traceback = type(error), error, error.__traceback__
+                raised = error
+        if common._WATCHING:
+            common.CELLS_RUN.append((source.strip(), raised))
         if info.get("grade"):
             results[info["grade_id"]] = (0 if failed else info["points"], info["points"],
                                          failed or output.getvalue())

@@ -1,5 +1,5 @@
 # every backward estimated by central differences of the node's own forward, not derived
-# expect: {"assignment": "ps4_backprop", "score": 0, "visible": true, "message": "numerical estimate, not the derivative"}
+# expect: {"assignment": "ps4_backprop", "score": 0, "visible": true, "message": "it called miniflow.check.numerical_gradient while computing them"}
 # %% sigmoid_solution
 from miniflow.check import numerical_gradient
 

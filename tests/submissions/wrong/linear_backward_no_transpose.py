@@ -1,5 +1,5 @@
 # forgets to transpose W in dC/dX
-# expect: {"assignment": "ps4_backprop", "score": 8, "visible": true, "message": "The matrix shapes do not fit"}
+# expect: {"assignment": "ps4_backprop", "score": 8, "visible": true, "message": "W needs a transpose: dC/dX = dC/dZ @ W.T"}
 # %% linear_solution
 class Linear(miniflow.Linear):
     def backward(self):

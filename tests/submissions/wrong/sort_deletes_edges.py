@@ -15,5 +15,5 @@ def sort_nodes(start_nodes):
             if not m.inbound_nodes:
                 ready.append(m)
     if any(n.inbound_nodes for n in nodes):
-        raise MiniflowError("the graph has a cycle")
+        raise MiniflowError("the graph has a cycle: " + ", ".join(n.name for n in nodes if n.inbound_nodes))
     return order

@@ -15,5 +15,5 @@ def sort_nodes(start_nodes):
             if waiting[m] == 0:
                 ready.append(m)
     if len(order) < len(nodes):
-        raise MiniflowError("cycle")
+        raise MiniflowError("cycle: " + ", ".join(n.name for n in nodes if waiting[n] > 0))
     return order

@@ -14,5 +14,5 @@ def sort_nodes(start_nodes):
             if waiting[m] == 0:
                 ready.append(m)
     if len(order) < len(nodes):
-        raise MiniflowError("the graph has a cycle")
+        raise MiniflowError("the graph has a cycle: " + ", ".join(n.name for n in nodes if waiting[n] > 0))
     print(order)

@@ -1,5 +1,5 @@
 # takes one node too few: loops len(nodes) - 1 times
-# expect: {"assignment": "ps2_topological_sort", "score": 0, "visible": true, "message": "a node is ready when all of its inputs are placed"}
+# expect: {"assignment": "ps2_topological_sort", "score": 0, "visible": true, "message": "loop until the ready list is empty (off by one?)"}
 # %% sort_solution
 def sort_nodes(start_nodes):
     nodes = connected_nodes(start_nodes)
