@@ -1,5 +1,5 @@
 # starts every weight at 0.1, so all hidden units stay the same
-# expect: {"assignment": "ps6_classification", "score": 10, "visible": true, "message": "it should be at least 90%"}
+# expect: {"assignment": "ps6_classification", "score": 10, "visible": true, "message": "started with every hidden unit the same"}
 # %% classifier_solution
 def train_classifier(X_data, y_data, n_hidden=32, epochs=30, batch_size=32, learning_rate=0.2, seed=0):
     rng = np.random.default_rng(seed)

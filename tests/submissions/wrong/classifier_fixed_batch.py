@@ -1,5 +1,5 @@
 # trains on the first batch_size rows at every step
-# expect: {"assignment": "ps6_classification", "score": 10, "visible": true, "message": "saw different batches"}
+# expect: {"assignment": "ps6_classification", "score": 10, "visible": true, "message": "every step fed X the same 32 rows"}
 # %% classifier_solution
 def train_classifier(X_data, y_data, n_hidden=32, epochs=30, batch_size=32, learning_rate=0.2, seed=0):
     rng = np.random.default_rng(seed)

@@ -1,5 +1,5 @@
 # leaves b1 out of the trainables
-# expect: {"assignment": "ps6_classification", "score": 10, "visible": true, "message": "every parameter must be trained"}
+# expect: {"assignment": "ps6_classification", "score": 10, "visible": true, "message": "every step should update all four"}
 # %% classifier_solution
 def train_classifier(X_data, y_data, n_hidden=32, epochs=30, batch_size=32, learning_rate=0.2, seed=0):
     rng = np.random.default_rng(seed)

@@ -1,5 +1,5 @@
 # draws its random numbers from an unseeded generator
-# expect: {"assignment": "ps6_classification", "score": 10, "visible": true, "message": "the seed is not honoured"}
+# expect: {"assignment": "ps6_classification", "score": 10, "visible": true, "message": "two runs with the same seed (0) started from different weights"}
 # %% classifier_solution
 def train_classifier(X_data, y_data, n_hidden=32, epochs=30, batch_size=32, learning_rate=0.2, seed=0):
     rng = np.random.default_rng()

@@ -1,5 +1,5 @@
 # every step trains on the whole training set
-# expect: {"assignment": "ps6_classification", "score": 10, "visible": true, "message": "trained on batches of"}
+# expect: {"assignment": "ps6_classification", "score": 10, "visible": true, "message": "fed X 1400 rows, but batch_size is 32"}
 # %% classifier_solution
 def train_classifier(X_data, y_data, n_hidden=32, epochs=30, batch_size=32, learning_rate=0.2, seed=0):
     rng = np.random.default_rng(seed)

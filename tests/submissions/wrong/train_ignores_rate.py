@@ -1,5 +1,5 @@
 # calls sgd_update without the learning rate, so it steps with the default 0.01
-# expect: {"assignment": "ps5_sgd", "score": 3, "visible": true, "message": "with the learning rate 0.01 (sgd_update's default)"}
+# expect: {"assignment": "ps5_sgd", "score": 3, "visible": true, "message": "the learning rate 0.01, but it was given learning_rate=0.05"}
 # %% train_solution
 def train(X_data, y_data, n_hidden=10, epochs=100, batch_size=11, learning_rate=0.05, seed=0):
     rng = np.random.default_rng(seed)
@@ -15,8 +15,9 @@ def train(X_data, y_data, n_hidden=10, epochs=100, batch_size=11, learning_rate=
     trainables = [W1, b1, W2, b2]
     steps_per_epoch = len(y_data) // batch_size
     for epoch in range(epochs):
+        order = rng.permutation(len(y_data))
         for step in range(steps_per_epoch):
-            rows = rng.integers(0, len(y_data), size=batch_size)
+            rows = order[step * batch_size:(step + 1) * batch_size]
             X.value, y.value = X_data[rows], y_data[rows]
             forward_and_backward(graph)
             sgd_update(trainables)

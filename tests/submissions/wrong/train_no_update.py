@@ -12,8 +12,9 @@ def train(X_data, y_data, n_hidden=10, epochs=100, batch_size=11, learning_rate=
         W2: rng.normal(size=(n_hidden, 1)), b2: np.zeros(1),
     })
     for epoch in range(epochs):
+        order = rng.permutation(len(y_data))
         for step in range(len(y_data) // batch_size):
-            rows = rng.integers(0, len(y_data), size=batch_size)
+            rows = order[step * batch_size:(step + 1) * batch_size]
             X.value, y.value = X_data[rows], y_data[rows]
             forward_and_backward(graph)
     return [W1.value, b1.value, W2.value, b2.value]

@@ -9,8 +9,9 @@ def train(X_data, y_data, n_hidden=10, epochs=100, batch_size=11, learning_rate=
     graph = topological_sort({X: X_data, y: y_data, W1: rng.normal(size=(X_data.shape[1], n_hidden)),
                               b1: np.zeros(n_hidden), W2: rng.normal(size=(n_hidden, 1)), b2: np.zeros(1)})
     for epoch in range(epochs):
+        order = rng.permutation(len(y_data))
         for step in range(len(y_data) // batch_size):
-            rows = rng.integers(0, len(y_data), size=batch_size)
+            rows = order[step * batch_size:(step + 1) * batch_size]
             X.value, y.value = X_data[rows], y_data[rows]
             forward_and_backward(graph)
             sgd_update([W1, b1, W2, b2], learning_rate / batch_size)

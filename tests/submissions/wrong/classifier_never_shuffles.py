@@ -1,8 +1,6 @@
-# ps6_classification: batches drawn with replacement (rng.integers), fed with feed()
+# walks through the data in their stored order every epoch
+# expect: {"assignment": "ps6_classification", "score": 10, "visible": true, "message": "the data were never shuffled"}
 # %% classifier_solution
-from miniflow import feed
-
-
 def train_classifier(X_data, y_data, n_hidden=32, epochs=30, batch_size=32, learning_rate=0.2, seed=0):
     rng = np.random.default_rng(seed)
     X, y = Input(name="X"), Input(name="y")
@@ -14,10 +12,10 @@ def train_classifier(X_data, y_data, n_hidden=32, epochs=30, batch_size=32, lear
         W2: random_weights(n_hidden, 10, rng), b2: np.zeros(10),
     })
     for epoch in range(epochs):
-        order = rng.permutation(len(y_data))
+        order = np.arange(len(y_data))
         for step in range(len(y_data) // batch_size):
-            rows = rng.integers(0, len(y_data), size=batch_size)
-            feed({X: X_data[rows], y: y_data[rows]})
+            rows = order[step * batch_size:(step + 1) * batch_size]
+            X.value, y.value = X_data[rows], y_data[rows]
             forward_and_backward(graph)
             sgd_update([W1, b1, W2, b2], learning_rate)
     return [W1.value, b1.value, W2.value, b2.value]
