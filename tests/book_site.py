@@ -3,6 +3,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -101,3 +102,99 @@ def serve(directory):
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def _solution_notebooks():
+    """solutions/<ps>/<ps>.ipynb for every problem set, in order: [("ps1", path), ...]."""
+    return [(folder.name.split("_")[0], folder / f"{folder.name}.ipynb")
+            for folder in sorted((ROOT / "solutions").glob("ps*")) if folder.is_dir()]
+
+
+def problem_sets():
+    """The problem sets' folder names under solutions/, in order: ["ps1_nodes", ...]."""
+    return [path.parent.name for _, path in _solution_notebooks()]
+
+
+def _squeeze(text):
+    return " ".join(text.split())
+
+
+def graded_methods():
+    """Every graded method of solutions/: {(ps, "Class.method" or "function"): [its answer's lines]}.
+
+    The lines are those between `### BEGIN SOLUTION` and `### END SOLUTION`, stripped and with runs of spaces
+    squeezed. Left out are the lines that cannot give an answer away: under 12 characters (`return order`,
+    `pass`, `)`), comments, and lines the problem set itself shows the learner outside its solution regions
+    and hidden tests (in a docstring, the task's text or the code it gives)."""
+    import nbformat
+    found = {}
+    for ps, path in _solution_notebooks():
+        notebook = nbformat.read(path, as_version=4)
+        given, regions = [], []
+        for cell in notebook.cells:
+            inside, names = None, []
+            for line in cell.source.splitlines():
+                stripped = line.strip()
+                if "BEGIN SOLUTION" in stripped or "BEGIN HIDDEN TESTS" in stripped:
+                    inside = [] if "SOLUTION" in stripped else "hidden"
+                    if "SOLUTION" in stripped:
+                        regions.append((_enclosing(names), inside))
+                    continue
+                if "END SOLUTION" in stripped or "END HIDDEN TESTS" in stripped:
+                    inside = None
+                    continue
+                if inside is None:
+                    given.append(line)
+                    definition = re.match(r"(\s*)(?:class|def)\s+(\w+)", line)
+                    if definition:
+                        indent = len(definition.group(1))
+                        names = [(i, n) for i, n in names if i < indent] + [(indent, definition.group(2))]
+                elif inside != "hidden":
+                    inside.append(line)
+        given = _squeeze("\n".join(given))
+        for name, lines in regions:
+            kept = [_squeeze(line) for line in lines]
+            kept = [line for line in kept if len(line) >= 12 and not line.startswith("#") and line not in given]
+            found.setdefault((ps, name), []).extend(kept)
+    return found
+
+
+def _enclosing(names):
+    """"Class.method" or "function" from the (indent, name) definitions that enclose a line."""
+    return ".".join(name for _, name in names)
+
+
+def answer_folds():
+    """Where the book folds MiniFlow's own code for each graded method of solutions/, after the pointer to its
+    exercise: {(ps, name): (page, what the fold shows)}. What it shows is a library object, whose source the fold
+    prints, or the name of the function the chapter defines in the fold itself (its training loop)."""
+    import miniflow
+    return {
+        ("ps1", "Add.forward"): ("book/02_nodes_and_graphs", miniflow.Add.forward),
+        ("ps1", "Mul.forward"): ("book/02_nodes_and_graphs", miniflow.Mul.forward),
+        ("ps2", "sort_nodes"): ("book/03_topological_sort", miniflow.sort_nodes),
+        ("ps3", "Linear.forward"): ("book/04_forward", miniflow.Linear.forward),
+        ("ps3", "Sigmoid.forward"): ("book/04_forward", miniflow.Sigmoid.forward),
+        ("ps3", "MSE.forward"): ("book/04_forward", miniflow.MSE.forward),
+        ("ps4", "Sigmoid.backward"): ("book/05_backpropagation", miniflow.Sigmoid.backward),
+        ("ps4", "Linear.backward"): ("book/05_backpropagation", miniflow.Linear.backward),
+        ("ps4", "MSE.backward"): ("book/05_backpropagation", miniflow.MSE.backward),
+        ("ps5", "sgd_update"): ("book/06_sgd", miniflow.sgd_update),
+        ("ps5", "train"): ("book/06_sgd", "train_network"),
+        ("ps6", "ReLU.forward"): ("book/07_classification", miniflow.ReLU),
+        ("ps6", "ReLU.backward"): ("book/07_classification", miniflow.ReLU),
+        ("ps6", "SoftmaxCrossEntropy.forward"): ("book/07_classification", miniflow.SoftmaxCrossEntropy),
+        ("ps6", "SoftmaxCrossEntropy.backward"): ("book/07_classification", miniflow.SoftmaxCrossEntropy),
+        ("ps6", "train_classifier"): ("book/07_classification", "train_classifier"),
+    }
+
+
+def fold_title_names(title, ps, name):
+    """Whether a fold's title ("MiniFlow's implementation of Sigmoid.backward: open it after ps4") is the fold
+    of graded method `name` of problem set `ps`."""
+    return title.endswith(f": open it after {ps}") and re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", title)
+
+
+def squeeze(text):
+    """`text` with every run of white space made one space: how lines are compared with a page's text."""
+    return _squeeze(text)
