@@ -54,14 +54,15 @@ def boilerplate_hashes(sources):
 def marked_lines(code, slices, given=frozenset()):
     """[(line, shared?)] of `code`: a line is shared when a copied slice covers part of its text.
 
-    A line learners were given (its text, stripped, is in `given`) is never marked.
+    A comment, or a line learners were given (its text, stripped, is in `given`), is never marked.
     """
     spans = list(zip(slices[0], slices[1])) if len(slices) == 2 and len(slices[0]) else []
     lines, start = [], 0
     for line in code.split("\n"):
         end = start + len(line)
         lead = start + len(line) - len(line.lstrip())
-        shared = bool(line.strip()) and line.strip() not in given and any(s < end and e > lead for s, e in spans)
+        text = line.strip()
+        shared = bool(text) and not text.startswith("#") and text not in given and any(s < end and e > lead for s, e in spans)
         lines.append((line, shared))
         start = end + 1
     return lines
