@@ -126,6 +126,8 @@ def test_canvas_zip_collects_every_learner_under_their_id_with_the_latest_file(c
     for learner in submitted.iterdir():
         assert sorted(p.name for p in (learner / A).iterdir()) in ([f"{A}.ipynb"], [f"{A}.ipynb", "timestamp.txt"])
     assert "48216" in log and "not in the id map" in log          # said, and still collected
+    assert "frank: ps1_nodes-2.ipynb is kept, the earlier ps1_nodes-1.ipynb is not" in log.replace(
+        "frank_late_48215_900009_", "").replace("frank_late_48215_900005_", "")
 
 
 def test_the_late_mark_becomes_a_time_after_the_due_date(canvas):

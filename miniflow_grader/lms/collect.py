@@ -165,7 +165,7 @@ class LMSCollector(FileNameCollectorPlugin, LMSIds):
             group.sort()
             _, path, parsed = group[-1]
             for _, older, _ in group[:-1]:
-                self.log.info("%s: %s is kept, the earlier %s is not", one_line(student, 80),
+                self.log.warning("%s: %s is kept, the earlier %s is not", one_line(student, 80),
                               one_line(os.path.basename(path), 200), one_line(os.path.basename(older), 200))
             info = {"student_id": student, "file_id": file_id}
             if parsed["late"]:
