@@ -1,4 +1,12 @@
-"""Pictures of graphs: every node as a box, every edge as an arrow, inputs on the left."""
+"""Pictures of graphs: every node as a box, every edge as an arrow, inputs on the left.
+
+Every picture also says in words what it shows (`describe_graph`), and `explore` turns a drawing
+function into sliders: live in a running notebook, drawn in advance on the book's website.
+"""
+import html
+import itertools
+import json
+
 import numpy as np
 
 from .graph import Node, sort_nodes
@@ -20,6 +28,9 @@ def draw_graph(nodes, *, show_values=False, show_gradients=False, node_colors=No
     `show_values` writes each node's value in its box; `show_gradients` writes
     dC/d(node) under it (after a backward pass). `node_colors` maps nodes to
     matplotlib colours. Returns the matplotlib Axes.
+
+    A figure made here (no `ax` given) shows in a notebook as an image whose alt text is
+    `describe_graph` of the same nodes: the picture says in words what it shows.
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch
@@ -33,6 +44,8 @@ def draw_graph(nodes, *, show_values=False, show_gradients=False, node_colors=No
     if ax is None:
         fig = plt.figure(figsize=(width, height))
         ax = fig.add_axes((0, 0, 1, 1))
+        described(fig, describe_graph(nodes, show_values=show_values, show_gradients=show_gradients,
+                                      title=title))
 
     colors = node_colors or {}
     boxes = {}
@@ -143,3 +156,167 @@ def _short(value):
 def _plain(text):
     """Text as written: a `$` in a name would otherwise start matplotlib's math mode."""
     return str(text).replace("$", r"\$")
+
+
+def describe_graph(nodes, *, show_values=False, show_gradients=False, title=None):
+    """What `draw_graph` draws, in words: every node in the order values flow, with its inputs,
+    and its value and gradient when they are shown."""
+    order = sort_nodes([nodes] if isinstance(nodes, Node) else list(nodes))
+    parts = []
+    for n in order:
+        if n.inbound_nodes:
+            text = f"{n.name} = {type(n).__name__}({', '.join(m.name for m in n.inbound_nodes)})"
+        else:
+            text = f"{n.name}, an input"
+        shown = []
+        if show_values:
+            shown.append(f"value {_spoken(n.value)}")
+        if show_gradients:
+            shown.append(f"∂C/∂{n.name} = {_spoken(_gradient(n))}")
+        parts.append(text + (f" ({', '.join(shown)})" if shown else ""))
+    what = f"A graph of {len(order)} nodes, drawn left to right as values flow: " + "; ".join(parts) + "."
+    return f"{title}. {what}" if title else what
+
+
+def _spoken(value):
+    """`_short` on one line: the rows of a small array separated by semicolons."""
+    text = _short(value)
+    return "not computed yet" if text == "?" else "; ".join(text.splitlines())
+
+
+def _png(fig):
+    """The figure as a base64 PNG, made as the notebook's inline backend makes it."""
+    from IPython.core.pylabtools import print_figure
+    return print_figure(fig, "png", bbox_inches="tight", base64=True)
+
+
+def _img(png, alt):
+    return f'<img src="data:image/png;base64,{png}" alt="{html.escape(alt)}">'
+
+
+def described(fig, alt):
+    """Give matplotlib figure `fig` its alt text: shown in a notebook, it becomes an image that says `alt`."""
+    fig._repr_html_ = lambda: _img(_png(fig), alt)
+    return fig
+
+
+def explore(draw, **sliders):
+    """Sliders that redraw a picture: live ipywidgets in a running notebook, and on the book's website
+    (where no kernel runs) the same sliders over pictures drawn in advance.
+
+    `draw(**values)` draws one matplotlib figure (with pyplot, without showing it) and returns what
+    the picture shows, in words: its alt text, which follows the sliders. Each keyword gives the
+    ipywidgets slider of one argument of `draw` (its `description` names it), or a pair (slider,
+    values) to draw in advance only those values; otherwise every value the slider can take is drawn.
+    """
+    return Exploration(draw, sliders)
+
+
+class Exploration:
+    """What `explore` returns: in a notebook the live widget, on a static page a player of its pictures."""
+
+    def __init__(self, draw, sliders):
+        from ipywidgets import interactive
+
+        self.draw = draw
+        self.sliders = {name: s[0] if isinstance(s, tuple) else s for name, s in sliders.items()}
+        self.values = {name: list(s[1]) if isinstance(s, tuple) else _slider_values(s)
+                       for name, s in sliders.items()}
+        self.frames = {key: self._picture(dict(zip(self.values, values)))
+                       for key, values in zip(itertools.product(*(range(len(v)) for v in self.values.values())),
+                                              itertools.product(*self.values.values()))}
+        self.widget = interactive(self._live, **self.sliders)
+
+    def _live(self, **values):
+        import matplotlib.pyplot as plt
+        self.draw(**values)
+        plt.show()
+
+    def _picture(self, values):
+        """(base64 PNG, alt text) of the figure `draw` makes for `values`."""
+        import matplotlib.pyplot as plt
+        before = set(plt.get_fignums())
+        try:
+            alt = self.draw(**values)
+            made = [plt.figure(n) for n in plt.get_fignums() if n not in before]
+            if len(made) != 1 or not isinstance(alt, str) or not alt.strip():
+                raise ValueError(f"explore: {getattr(self.draw, '__name__', self.draw)}({values}) must draw one "
+                                 f"figure and return its description; it drew {len(made)} and returned {alt!r}")
+            return _png(made[0]), alt
+        finally:
+            for n in set(plt.get_fignums()) - before:
+                plt.close(n)
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/html"] = self._repr_html_()
+        return bundle
+
+    def _repr_html_(self):
+        """The player: one labelled range input per slider, and the picture (with its alt text) they choose."""
+        start = tuple(_nearest(self.values[name], slider.value) for name, slider in self.sliders.items())
+        png, alt = self.frames[start]
+        controls = []
+        for (name, slider), index in zip(self.sliders.items(), start):
+            shown = [_readout(slider, v) for v in self.values[name]]
+            label = html.escape(slider.description or name)
+            controls.append(
+                f'<label class="miniflow-explore-control">{label} '
+                f'<input type="range" min="0" max="{len(shown) - 1}" step="1" value="{index}" '
+                f'aria-valuetext="{html.escape(shown[index])}" data-readouts="{html.escape(json.dumps(shown))}">'
+                f' <output aria-hidden="true">{html.escape(shown[index])}</output></label>')
+        pictures = sorted({p for p, _ in self.frames.values()})
+        number = {p: i for i, p in enumerate(pictures)}
+        frames = {",".join(map(str, key)): [number[p], a] for key, (p, a) in self.frames.items()}
+        data = json.dumps({"pictures": pictures, "frames": frames}).replace("</", "<\\/")
+        return (f'<div class="miniflow-explore">{_img(png, alt)}'
+                f'<div class="miniflow-explore-controls">{"".join(controls)}</div>'
+                f'<script type="application/json">{data}</script><script>{_PLAYER}</script></div>')
+
+
+# Shows the picture for the values the range inputs choose (arrow keys, dragging, Home and End).
+_PLAYER = """(() => {
+  const root = document.currentScript.parentElement;
+  const data = JSON.parse(root.querySelector('script[type="application/json"]').textContent);
+  const image = root.querySelector("img"), inputs = [...root.querySelectorAll("input[type=range]")];
+  const show = () => {
+    const [picture, alt] = data.frames[inputs.map(i => i.value).join(",")];
+    image.src = "data:image/png;base64," + data.pictures[picture];
+    image.alt = alt;
+    for (const input of inputs) {
+      const readout = JSON.parse(input.dataset.readouts)[input.value];
+      input.setAttribute("aria-valuetext", readout);
+      input.parentElement.querySelector("output").textContent = readout;
+    }
+  };
+  inputs.forEach(input => input.addEventListener("input", show));
+})();"""
+
+
+def _slider_values(slider):
+    """Every value an ipywidgets slider can take."""
+    kind = type(slider).__name__
+    if kind in ("IntSlider", "FloatSlider", "FloatLogSlider"):
+        count = int(round((slider.max - slider.min) / slider.step)) + 1
+        exponents = [slider.min + i * slider.step for i in range(count)]
+        if kind == "IntSlider":
+            return exponents
+        exponents = [round(e, 12) for e in exponents]
+        return [slider.base ** e for e in exponents] if kind == "FloatLogSlider" else exponents
+    if kind == "SelectionSlider":
+        return list(slider.options)
+    raise ValueError(f"explore: give the values to draw for a {kind}, as ({kind}(...), values)")
+
+
+def _nearest(values, value):
+    return min(range(len(values)), key=lambda i: abs(np.log(values[i] / value)) if value > 0 and values[i] > 0
+               else abs(values[i] - value))
+
+
+def _readout(slider, value):
+    """The value as the slider's own readout writes it."""
+    fmt = getattr(slider, "readout_format", "") or ""
+    try:
+        return format(value, fmt.lstrip("~"))
+    except (TypeError, ValueError):
+        return str(value)

@@ -103,3 +103,87 @@ def test_same_graph_same_picture(chain_rule):
     describe = lambda ax: [(t.get_text(), t.get_position()) for t in ax.texts]  # noqa: E731
     assert describe(first) == describe(second)
     first.figure.canvas.draw()             # renders without error
+
+
+# The picture in words: alt text from the same code as the drawing.
+
+def test_the_description_names_every_node_and_edge_in_order(chain_rule):
+    assert mf.draw.describe_graph(chain_rule["graph"]) == (
+        "A graph of 5 nodes, drawn left to right as values flow: x, an input; y, an input; z, an input; "
+        "q = Add(x, y); f = Mul(q, z).")
+    inputs = ", an input; ".join(n.name for n in mf.sort_nodes([chain_rule["f"]]) if not n.inbound_nodes)
+    assert mf.draw.describe_graph(chain_rule["f"]).startswith(
+        f"A graph of 5 nodes, drawn left to right as values flow: {inputs}, an input; q = Add(x, y)")
+
+
+def test_the_description_says_the_values_and_gradients_shown(chain_rule):
+    text = mf.draw.describe_graph(chain_rule["graph"], show_values=True, show_gradients=True, title="f = (x + y) z")
+    assert text.startswith("f = (x + y) z. A graph of 5 nodes")
+    assert "x, an input (value -2, ∂C/∂x = -4)" in text
+    assert "q = Add(x, y) (value 3, ∂C/∂q = -4)" in text
+    assert "f = Mul(q, z) (value -12, ∂C/∂f = 1)" in text
+
+
+def test_arrays_and_missing_values_are_spoken_on_one_line():
+    a, b = mf.Input(name="a"), mf.Input(name="b")
+    s = mf.Add(a, b, name="s")
+    assert "s = Add(a, b) (value not computed yet)" in mf.draw.describe_graph(s, show_values=True)
+    mf.forward_pass(s, mf.topological_sort({a: np.array([[1.0, 2], [3, 4]]), b: np.zeros((2, 2))}))
+    assert "s = Add(a, b) (value [[1, 2],; [3, 4]])" in mf.draw.describe_graph(s, show_values=True)
+
+
+def test_a_drawn_graph_shows_in_a_notebook_as_an_image_with_its_description(chain_rule):
+    ax = mf.draw_graph(chain_rule["graph"], show_values=True, title="f")
+    html = ax.figure._repr_html_()
+    alt = mf.draw.describe_graph(chain_rule["graph"], show_values=True, title="f")
+    assert html.startswith('<img src="data:image/png;base64,iVBOR')
+    assert html.endswith(f'alt="{alt}">')
+
+
+def test_a_graph_drawn_into_given_axes_leaves_their_figure_alone(chain_rule):
+    fig, ax = plt.subplots()
+    mf.draw_graph(chain_rule["f"], ax=ax)
+    assert fig._repr_html_() is None       # matplotlib's own: its author describes the whole figure
+
+
+# explore: pictures drawn in advance for every value of the sliders.
+
+def _line(a=1, rate=0.1):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, a * rate])
+    return f"a line of slope {a * rate:.3g}"
+
+
+def test_explore_draws_every_value_of_its_sliders_with_its_description():
+    widgets = pytest.importorskip("ipywidgets")
+    e = mf.draw.explore(_line, a=widgets.IntSlider(min=0, max=3, value=2, description="a"),
+                        rate=(widgets.FloatLogSlider(value=0.1, min=-3, max=0, step=0.1, description="η",
+                                                     readout_format=".3f"), [0.01, 0.1, 1.0]))
+    assert e.values == {"a": [0, 1, 2, 3], "rate": [0.01, 0.1, 1.0]}
+    assert len(e.frames) == 12 and e.frames[(3, 2)][1] == "a line of slope 3"
+    assert len(plt.get_fignums()) <= 1, "every picture drawn in advance is closed (one is the live widget's)"
+    html = e._repr_html_()
+    assert 'alt="a line of slope 0.2"' in html                      # the sliders' start: a = 2, η = 0.1
+    assert '<label class="miniflow-explore-control">η <input type="range" min="0" max="2" step="1" value="1" ' \
+           'aria-valuetext="0.100"' in html
+    bundle = e._repr_mimebundle_()
+    assert {"text/html", "application/vnd.jupyter.widget-view+json"} <= set(bundle)
+
+
+def test_explore_takes_every_value_a_float_slider_can_take():
+    widgets = pytest.importorskip("ipywidgets")
+    assert mf.draw._slider_values(widgets.FloatSlider(min=-1, max=1, step=0.25)) == [
+        -1, -0.75, -0.5, -0.25, 0, 0.25, 0.5, 0.75, 1]
+    logs = mf.draw._slider_values(widgets.FloatLogSlider(min=-2, max=0, step=1))
+    assert logs == pytest.approx([0.01, 0.1, 1])
+
+
+def test_explore_says_what_a_drawing_function_must_do():
+    widgets = pytest.importorskip("ipywidgets")
+
+    def no_words(a):
+        plt.subplots()
+
+    with pytest.raises(ValueError, match=r"no_words\(\{'a': 0\}\) must draw one figure and return its description"):
+        mf.draw.explore(no_words, a=widgets.IntSlider(min=0, max=1))
+    assert plt.get_fignums() == []
