@@ -14,10 +14,13 @@ learner's own code and at least `min_shared` characters of normalised code
 (short exercises have few ways to be written: two right answers of one line
 are alike by nature). It is something to look at, not a verdict.
 """
+import hashlib
 import io
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import combinations
 
+import copydetect.utils
 import numpy as np
 from copydetect import CodeFingerprint, compare_files
 
@@ -38,8 +41,32 @@ class Pair:
     lines: tuple = field(default_factory=tuple)   # ([(line, shared?)] of first, [...] of second)
 
 
+def _stable_kgram_hashes(string, k):
+    """copydetect's k-gram hashes, but the same in every process.
+
+    copydetect uses Python's hash(), which is salted per process
+    (PYTHONHASHSEED): winnowing would then keep different k-grams on every run,
+    and a pair near the threshold would be listed on one run and not the next.
+    """
+    def stable(kgram):
+        digest = hashlib.blake2b(kgram.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        return int.from_bytes(digest, "little", signed=True)
+    return np.array([stable(string[i:i + k]) for i in range(len(string) - k + 1)], dtype=np.int64)
+
+
+@contextmanager
+def _stable_hashes():
+    original = copydetect.utils.hashed_kgrams
+    copydetect.utils.hashed_kgrams = _stable_kgram_hashes
+    try:
+        yield
+    finally:
+        copydetect.utils.hashed_kgrams = original
+
+
 def _fingerprint(code, boilerplate=None, window=GUARANTEE - NOISE + 1):
-    return CodeFingerprint("solution.py", NOISE, window, boilerplate, fp=io.StringIO(code), language="python")
+    with _stable_hashes():
+        return CodeFingerprint("solution.py", NOISE, window, boilerplate, fp=io.StringIO(code), language="python")
 
 
 def boilerplate_hashes(sources):

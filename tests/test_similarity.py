@@ -5,7 +5,10 @@ filled in, as learners hand them in (execution counts, outputs and metadata
 differ from one learner to the next).
 """
 import copy
+import os
 import re
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -132,3 +135,14 @@ def test_marked_lines_cover_the_lines_a_slice_touches():
     code = "a = 1\n\nb = 2\nc = 3"
     assert marked_lines(code, ([7], [12])) == [("a = 1", False), ("", False), ("b = 2", True), ("c = 3", False)]
     assert marked_lines(code, ([], [])) == [(line, False) for line in code.split("\n")]
+
+
+def test_the_pairs_are_the_same_in_every_process(tmp_path):
+    """copydetect hashes k-grams with Python's salted hash(): ours must not depend on PYTHONHASHSEED."""
+    script = ("from miniflow_grader.similarity import _fingerprint\n"
+              "code = open(0).read()\n"
+              "print(list(_fingerprint(code).hashes))\n")
+    code = C.solution_sources(C.REPO, A)["linear_solution"]
+    runs = {subprocess.run([sys.executable, "-c", script], input=code, capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2, 3)}
+    assert len(runs) == 1 and len(runs.pop()) > 10
