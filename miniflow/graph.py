@@ -109,7 +109,7 @@ def _connected_nodes(start_nodes):
 # --- feeding --------------------------------------------------------------
 
 def feed(feed_dict):
-    """Set the value of each Input node from `feed_dict` ({Input: value})."""
+    """Set the value of each Input node in `feed_dict` ({Input: value}); every other Input keeps its own."""
     from .nodes import Input
     for node, value in feed_dict.items():
         if not isinstance(node, Input):

@@ -241,6 +241,8 @@ EXPECTED = ("SoftmaxCrossEntropy 'loss' needs logits of shape (n, k) and labels 
      "logits (7, 3) and labels (7,), but 7 label(s) are outside 0..2: 5, 6, 7, 8, 9, ..."),
     (np.array([5, 6, 7, 8, 9, 0, 1]), np.zeros((7, 3)),
      "logits (7, 3) and labels (7,), but 5 label(s) are outside 0..2: 5, 6, 7, 8, 9"),
+    (np.array([5, 6, 7, 8, 9, 10, 1]), np.zeros((7, 3)),     # the first five of six, and "..."
+     "logits (7, 3) and labels (7,), but 6 label(s) are outside 0..2: 5, 6, 7, 8, 9, ..."),
     (np.array([0.0, 1.5]), np.zeros((2, 3)),
      "logits (2, 3) and labels (2,), but 1 label(s) are not whole numbers: 1.5"),
 ])
@@ -266,6 +268,16 @@ def test_a_shape_mismatch_names_the_kind_the_node_the_verb_and_the_shapes(kind, 
     with pytest.raises(MiniflowError) as error:
         mf.forward_pass(node, graph)
     assert str(error.value) == f"{kind.__name__} 'both' cannot {verb} values of shapes (2, 3), (4,)"
+
+
+def test_a_node_without_its_own_forward_or_backward_names_the_method_to_write():
+    class Tanh(mf.Node):
+        pass
+
+    node = Tanh([mf.Input("x")])
+    for method in ("forward", "backward"):
+        with pytest.raises(NotImplementedError, match=rf"^Tanh\.{method}$"):
+            getattr(node, method)()
 
 
 def test_a_number_where_a_node_belongs():
