@@ -358,8 +358,12 @@ def render(data, threshold=similarity.THRESHOLD):
                     for student, kind, detail in data["limits"]], 3)
     notes = _rows([f"<tr><td>{t(student)}</td><td>{t(detail)}</td></tr>" for student, detail in data["notes"]], 2)
 
-    pairs = similarity.similar_pairs(data["codes"], data["given"], threshold=threshold)
     similar = []
+    try:
+        pairs = similarity.similar_pairs(data["codes"], data["given"], threshold=threshold)
+    except Exception as error:          # the rest of the report stands without it
+        pairs = []
+        similar.append(f"<p>The similarity check could not run: {t(type(error).__name__)}: {t(error)}</p>")
     for pair in pairs[:50]:
         sides = []
         for lines in pair.lines:

@@ -32,7 +32,7 @@ def visible(text, keep="\n"):
     return "".join(c if c in keep or unicodedata.category(c) not in HIDDEN else _escape(c) for c in text)
 
 
-def html_text(text, keep="\n"):
+def html_text(text, keep="\n\t"):
     """`text` for an HTML page: control and bidi characters made visible, then escaped (quotes too)."""
     return html.escape(visible(text, keep), quote=True)
 

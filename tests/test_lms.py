@@ -11,7 +11,6 @@ import csv
 import shutil
 import subprocess
 import zipfile
-from pathlib import Path
 
 import nbformat
 import pytest

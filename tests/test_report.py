@@ -11,7 +11,6 @@ import datetime
 import html
 import re
 
-import nbformat
 import pytest
 
 from hostile import course as C
