@@ -85,6 +85,7 @@ def _poll_in_slices(kc):
 
 
 def run(spec_path):
+    phases = {"start": time.monotonic()}
     _not_dumpable()
     with open(spec_path) as f:
         spec = json.load(f)
@@ -110,6 +111,7 @@ def run(spec_path):
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
     from nbclient.util import run_sync
+    phases["imports"] = time.monotonic()
 
     cap = spec["output_bytes"]
     probe_dir = spec["probe_dir"]
@@ -233,13 +235,16 @@ def run(spec_path):
     def finish(early=False):
         if early and not spec.get("kill_strays"):
             return    # without a sandbox, the kernel must be shut down properly
-        send(type="done", seconds=time.monotonic() - started)
+        phases["done"] = time.monotonic()
+        send(type="done", seconds=time.monotonic() - started,
+             phases={k: round(v - phases["start"], 4) for k, v in phases.items()})
         report.close()
         os._exit(0)   # in a sandbox, it is torn down next, kernel and all
 
     try:
         with client.setup_kernel():
             _poll_in_slices(client.kc)
+            phases["kernel"] = time.monotonic()
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
@@ -265,6 +270,7 @@ def run(spec_path):
                 if state.get("timed_out") == index and not run_sync(answers)(INTERRUPT_GRACE):
                     send(type="event", event="stuck", cell=index)
                     break
+            phases["cells"] = time.monotonic()
             finish(early=True)     # before the kernel's graceful shutdown, which nobody needs to wait for
     except DeadKernelError:
         send(type="event", event="kernel_died", cell=state["cell"])

@@ -62,6 +62,7 @@ class RunResult:
     stderr: str
     seconds: float
     memory_killed: bool = False     # the watchdog killed a process: together they held too much memory
+    phases: dict = None             # seconds from the runner's start to each of its phases (untrusted; for measuring)
 
 
 REPORT_LIMIT = 128 * 1024 ** 2   # bytes read from the runner's report
@@ -83,6 +84,14 @@ def _read_report(stream, sink):
         sink.extend(lines)
     if buffer and kept <= REPORT_LIMIT:
         sink.append(buffer)
+
+
+def _phases(value):
+    """The runner's phase timings, kept only as a few named numbers."""
+    if not isinstance(value, dict):
+        return None
+    return {str(k)[:20]: float(v) for k, v in list(value.items())[:10]
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1e6} or None
 
 
 def _diagnose(stderr, returncode):
@@ -260,7 +269,7 @@ class Sandbox:
                     watchdog.stop()
             reader.join(timeout=30)
         seconds = time.monotonic() - started
-        cells, events, finished = {}, [], False
+        cells, events, finished, phases = {}, [], False, None
         for line in lines:
             try:
                 message = json.loads(line)
@@ -275,13 +284,14 @@ class Sandbox:
                 events.append(message)
             elif kind == "done":
                 finished = True
+                phases = _phases(message.get("phases"))
         try:
             with open(job_dir / "stderr.log", "rb") as f:
                 stderr_text = f.read(4000).decode(errors="replace")
         except OSError:
             stderr_text = ""
         return RunResult(cells, events, finished, wall_killed, proc.returncode, stderr_text, seconds,
-                         memory_killed=bool(watchdog and watchdog.fired))
+                         memory_killed=bool(watchdog and watchdog.fired), phases=phases)
 
     def _make_cgroup(self):
         """A pids cgroup (and, where there is one, a memory cgroup) for one sandbox, or None."""
