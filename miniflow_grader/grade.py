@@ -9,7 +9,7 @@ Run it from the course directory (where nbgrader_config.py is), instead of
    before anything trusted opens it, stage a private copy; refuse the rest.
 2. sanitize.py: nbgrader's sanitizing preprocessors, here, in the trusted
    process; each notebook becomes a job (its files as data, a secret seed).
-3. engines.py (host.py, sandbox.py, on the executing machine): the notebook runs
+3. engines.py (machine/, on the executing machine): the notebook runs
    in a sandbox against a copy of `miniflow` whose targets are stubs (bundle.py),
    on this machine (--jobs N) or on the workers of a Dask cluster (--scheduler).
    Grade cells only *probe*: they save what the learner's code computes on
@@ -45,7 +45,7 @@ from .judge import failed_result, infrastructure_problem, judge_run
 from .config import ConfigProblem
 from .nbgrader_steps import SharedEngines, load_config, sandboxed_preprocessors
 from .records import Busy, Records
-from .sandbox import Limits, RunResult, SandboxUnavailable
+from .machine.sandbox import Limits, RunResult, SandboxUnavailable
 from .sanitize import Sanitizer
 from .saving import Saver
 from .submissions import Finder, IdMapProblem, read_id_map

@@ -252,3 +252,16 @@ def test_zero_weights_keep_every_hidden_unit_identical():
     test_accuracy, W1 = train_digits(lambda n_in, n_out, rng: np.zeros((n_in, n_out)), epochs=3)
     assert np.all(W1 == W1[:, :1])              # every column (unit) is the same as the first
     assert test_accuracy < 0.5
+
+
+def test_one_class_is_certain_and_no_classes_is_an_error():
+    """With k = 1 the softmax is 1 for every row: a cost of 0 and no gradient. With k = 0 there is nothing to choose."""
+    labels, logits = mf.Input(name="labels"), mf.Input(name="logits")
+    cost = mf.SoftmaxCrossEntropy(labels, logits, name="cost")
+    graph = mf.topological_sort({labels: np.zeros(3, dtype=int), logits: np.array([[2.0], [-1.0], [40.0]])})
+    mf.forward_and_backward(graph)
+    assert cost.value == 0.0
+    assert_allclose(cost.gradients[logits], np.zeros((3, 1)))
+    mf.feed({labels: np.zeros(3, dtype=int), logits: np.zeros((3, 0))})
+    with pytest.raises(mf.MiniflowError, match=r"'cost' needs logits of shape \(n, k\).*got logits \(3, 0\)"):
+        mf.forward_pass(cost, graph)
