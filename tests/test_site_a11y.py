@@ -80,10 +80,28 @@ IMAGES = """async () => {
         const data = JSON.parse(player.querySelector('script[type="application/json"]').textContent);
         return Object.entries(data.frames).map(([key, [, alt]]) => ({src: `exploration ${number}, frame ${key}`, alt}));
     });
-    const captions = [...document.querySelectorAll('figure')].map(figure => ({
-        caption: figure.querySelector('figcaption') ? figure.querySelector('figcaption').textContent : null,
-        images: figure.querySelectorAll('img').length}));
-    return {images: [...images, ...frames], frames: frames.length, captions};
+    return {images: [...images, ...frames], frames: frames.length};
+}"""
+
+# Each figure of a page: its caption's own words (without the "Fig. N" that numfig puts before them and the
+# "#" link after), how many images it holds, and whether the caption is shown, and shown under the image.
+CAPTIONS = """async () => {
+    const images = [...document.images];
+    images.forEach(img => { img.loading = 'eager'; });
+    await Promise.all(images.map(img => img.complete ? null :
+        new Promise(done => { img.onload = img.onerror = done; })));
+    return [...document.querySelectorAll('figure')].map(figure => {
+        const caption = figure.querySelector('figcaption');
+        const pictures = [...figure.querySelectorAll('img')];
+        if (!caption) return {caption: null, images: pictures.length};
+        const words = caption.querySelector('.caption-text') || caption;
+        const box = caption.getBoundingClientRect();
+        const style = getComputedStyle(caption);
+        return {caption: words.textContent, images: pictures.length,
+                shown: box.height > 0 && box.width > 0 && style.visibility !== 'hidden' && style.display !== 'none',
+                under: pictures.length === 1 && pictures[0].getBoundingClientRect().bottom <= box.top + 1
+                       && pictures[0].getBoundingClientRect().height > 0};
+    });
 }"""
 FILE_NAME = re.compile(r"(\.(png|jpe?g|gif|svg|webp)\b|_images/|[0-9a-f]{16,})", re.IGNORECASE)
 
@@ -146,22 +164,38 @@ def test_a_figure_the_text_points_to_has_a_caption(page):
     assert not missing, "figures the text points to, with no caption:\n" + "\n".join(missing)
 
 
+def _plain(text):
+    """A caption's words as a reader sees them: no Markdown marks, straight quotes (Sphinx curls them)."""
+    text = re.sub(r"[$`*]", "", " ".join(text.split()))
+    return text.translate(str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}))
+
+
 def test_every_caption_is_shown_under_its_figure(browser, site):
-    """Each caption of the chapters' sources is on its page once, as the caption of a figure with an image."""
+    """Each caption of the chapters' sources is on its page once, as the visible caption of a figure with one
+    image, drawn under that image."""
     reader = Reader(browser, site, "light")
+    problems, seen = [], 0
     try:
         for page in CHAPTERS:
-            wanted = [" ".join(caption.split()) for _, caption, _ in captions_of(page) if caption]
+            wanted = [_plain(caption) for _, caption, _ in captions_of(page) if caption]
             reader.open(f"{page}.html")
-            shown = reader.page.evaluate(IMAGES)["captions"]
-            assert all(figure["images"] == 1 for figure in shown if figure["caption"] is not None), (page, shown)
-            shown = [" ".join(figure["caption"].split()) for figure in shown if figure["caption"] is not None]
-            assert len(shown) == len(wanted), f"{page}: {len(shown)} captions shown, {len(wanted)} in its source"
-            for caption in wanted:
-                plain = re.sub(r"[$`*]", "", caption)
-                assert any(plain == re.sub(r"[$`*]", "", text) for text in shown), f"{page}: {caption!r} not shown"
+            figures = [figure for figure in reader.page.evaluate(CAPTIONS) if figure["caption"] is not None]
+            shown = [_plain(figure["caption"]) for figure in figures]
+            seen += len(shown)
+            if len(shown) != len(wanted):
+                problems.append(f"{page}: {len(shown)} captions shown, {len(wanted)} in its source")
+            problems += [f"{page}: {caption!r} not shown" for caption in wanted if shown.count(caption) != 1]
+            for figure, caption in zip(figures, shown):
+                if figure["images"] != 1:
+                    problems.append(f"{page}: {caption!r} is the caption of {figure['images']} images, not one")
+                elif not figure["shown"]:
+                    problems.append(f"{page}: {caption!r} is hidden")
+                elif not figure["under"]:
+                    problems.append(f"{page}: {caption!r} is not under its image")
     finally:
         reader.close()
+    assert seen >= 20, f"only {seen} captions on the site: is the book built with its figures?"
+    assert not problems, "\n".join(problems)
 
 
 ASSISTIVE_MATH = """() => {
