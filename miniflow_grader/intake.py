@@ -189,13 +189,32 @@ def _kind(mode):
     return "not a regular file"
 
 
+# Unicode categories a file name may not hold: it would not print as what it is (a control such as ESC or
+# NEL, a line break, a bidirectional override such as U+202E, a zero-width character), or has no meaning yet
+NAME_REFUSED = {"Cc": "a control character", "Cf": "a format character (invisible, or reordering what follows)",
+                "Cs": "a surrogate", "Co": "a private-use character", "Cn": "a code point Unicode has not assigned",
+                "Zl": "a line separator", "Zp": "a paragraph separator"}
+
+
+def _code_point(char):
+    """U+202E RIGHT-TO-LEFT OVERRIDE: a character named by its code point, never shown raw."""
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X}" + (f" {name}" if name else "")
+
+
 def _name_problem(name):
+    """Why `name` (one file or folder name) is refused, or None: it must be printable UTF-8."""
+    if any(0xDC80 <= ord(c) <= 0xDCFF for c in name):      # a byte that is not UTF-8, as os.fsdecode keeps it
+        return "is not valid UTF-8"
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
         return "is not valid UTF-8"
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        return "contains control characters"
+    for char in name:
+        category = unicodedata.category(char)
+        if category in NAME_REFUSED:
+            return (f"contains {_code_point(char)}, {NAME_REFUSED[category]}: rename the file with printable "
+                    "characters only")
     return None
 
 
@@ -282,7 +301,7 @@ def _copy_tree(dir_fd, dest, prefix, depth, budget, digest, state):
         shown = prefix + name
         problem = _name_problem(name)
         if problem:
-            raise Refused(f"the file name {shown!r} {problem}")
+            raise Refused(f"the file name '{_escaped(shown)}' {problem}")
         info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
         state["files"] += 1
         if state["files"] > budget.max_files:

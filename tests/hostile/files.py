@@ -147,6 +147,14 @@ def _control_name(folder, ctx):
     (folder / "two\nlines.txt").write_text("x")
 
 
+def _named(name):
+    def plant(folder, ctx):
+        _correct(folder, ctx)
+        (folder / "data").mkdir()
+        (folder / "data" / name).write_text("x")
+    return plant
+
+
 def _nesting_bomb(folder, ctx):
     (folder / f"{C.ASSIGNMENT}.ipynb").write_text("[" * 200000 + "]" * 200000)
 
@@ -235,7 +243,22 @@ FILE_ENTRIES = [
               refused="rename it"),
     # --- names -------------------------------------------------------------------------------
     FileEntry("bad_file_name", "a file name that is not UTF-8", _bad_name, refused="UTF-8"),
-    FileEntry("control_file_name", "a file name with a newline", _control_name, refused="control characters"),
+    FileEntry("control_file_name", "a file name with a newline", _control_name, refused="U+000A"),
+    FileEntry("c1_file_name", "a file name with U+009B, a terminal's one-byte CSI", _named("a\x9b2Jb.csv"),
+              refused="U+009B"),
+    FileEntry("nel_file_name", "a file name with NEL, a line break to some readers", _named("a\x85b.csv"),
+              refused="U+0085"),
+    FileEntry("bidi_file_name", "a file name with a right-to-left override (shows as another name)",
+              _named("report\u202evsc.exe"), refused="U+202E"),
+    FileEntry("isolate_file_name", "a file name with a bidi isolate", _named("a\u2067b.csv"), refused="U+2067"),
+    FileEntry("zero_width_file_name", "a file name with a zero-width space", _named("da\u200bta.csv"),
+              refused="U+200B"),
+    FileEntry("private_file_name", "a file name with a private-use character", _named("a\uf8ffb.csv"),
+              refused="U+F8FF"),
+    FileEntry("unassigned_file_name", "a file name with a code point Unicode has not assigned",
+              _named("a\u0378b.csv"), refused="U+0378"),
+    FileEntry("separator_file_name", "a file name with U+2028 and U+2029", _named("a\u2028b\u2029c.csv"),
+              refused="U+2028"),
     # --- broken, but only for itself ---------------------------------------------------------
     FileEntry("nesting_bomb", "a notebook of 200,000 nested brackets", _nesting_bomb, score=0),
     FileEntry("odd_timestamp", "a timestamp.txt that is not a date (it would be graded as on time)",
