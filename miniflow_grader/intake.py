@@ -46,6 +46,8 @@ class Budget:
     max_cells: int = 2000               # cells in one notebook (any nbformat version)
     max_cell_chars: int = 100_000       # characters in one cell's source
     max_source_chars: int = 1_000_000   # characters in all of one notebook's cell sources
+    max_json_values: int = 500_000      # JSON values (numbers, strings, lists, objects...) in one notebook
+    max_json_depth: int = 64            # lists and objects inside one another in one notebook
 
 
 @dataclass
@@ -359,11 +361,49 @@ def _copy_file(dir_fd, name, shown, info, target, budget, digest, state):
     state["list"].append(shown)
 
 
+def json_structure(data):
+    """(values, depth) of JSON text `data` (bytes), counted without parsing it: a few passes in C and NumPy.
+
+    Escapes are blanked first (each `\\\\`, then each `\\"`), so every quote left opens
+    or closes a string; a bracket or a comma counts only outside strings (an even
+    number of quotes before it). Every value but the first follows a comma or an
+    opening bracket (a key and its value count as one), and the depth is the running
+    count of brackets. On valid JSON both are exact; where `data` stops being JSON,
+    any parser reading it stops too.
+    """
+    import numpy as np
+
+    codes = np.frombuffer(data.replace(b"\\\\", b"__").replace(b'\\"', b"__"), dtype=np.uint8)
+    quotes = np.flatnonzero(codes == ord('"'))
+    marks = np.flatnonzero((codes == ord(",")) | (codes == ord("[")) | (codes == ord("{"))
+                           | (codes == ord("]")) | (codes == ord("}")))
+    kinds = codes[marks[np.searchsorted(quotes, marks) % 2 == 0]]
+    opens = (kinds == ord("[")) | (kinds == ord("{"))
+    closes = (kinds == ord("]")) | (kinds == ord("}"))
+    values = 1 + int(np.count_nonzero(kinds == ord(","))) + int(np.count_nonzero(opens))
+    running = np.cumsum(opens.astype(np.int32) - closes, dtype=np.int64)
+    return values, int(running.max()) if len(running) else 0
+
+
+def _check_structure(data, name, budget):
+    """Refuse a notebook whose JSON would cost the grader far more than its size says, before anything parses it."""
+    values, depth = json_structure(data)
+    if depth > budget.max_json_depth:
+        raise Refused(f"{name} has lists or objects nested {depth} deep, more than {budget.max_json_depth}: "
+                      "a notebook saved by Jupyter is never this deep; save it again from Jupyter")
+    if values > budget.max_json_values:
+        raise Refused(f"{name} holds about {values} JSON values (numbers, strings, keys, lists), more than "
+                      f"{budget.max_json_values}: clear its outputs and remove what was added to its metadata, "
+                      "then save it again")
+
+
 def _check_cells(path, name, budget):
-    """Refuse a notebook with more cells than the budget (one that is not JSON is left to nbgrader)."""
+    """Refuse a notebook over the budget: its JSON's structure first, then cells (one not JSON is left to nbgrader)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    _check_structure(data, name, budget)
     try:
-        with open(path, "rb") as f:
-            nb = json.load(f)
+        nb = json.loads(data)
     except (ValueError, RecursionError, UnicodeDecodeError):
         return
     if not isinstance(nb, dict):

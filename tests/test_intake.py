@@ -1,4 +1,5 @@
 """intake.py on its own: what a submission folder may hold, and which learner ids are names."""
+import json
 import os
 import socket
 
@@ -158,3 +159,42 @@ def test_printable_names_in_any_script_are_accepted(tmp_path, name):
     (folder / name).parent.mkdir(parents=True, exist_ok=True)
     (folder / name).write_text("x")
     assert name in _stage(tmp_path).files
+
+
+@pytest.mark.parametrize("text, values, depth", [
+    (b'{"a": [1, 2, {"b": "x,[{"}], "c": "q\\"[["}', 7, 3),
+    (b'["\\\\", "\\\\\\"[", [[]]]', 6, 3),      # escaped backslashes and quotes end no string
+    (b'"just a string, [with] {brackets}"', 1, 0),
+    (b"[]", 2, 1),
+])
+def test_json_structure_counts_values_and_depth_outside_strings(text, values, depth):
+    import json
+    json.loads(text)
+    assert intake.json_structure(text) == (values, depth)
+
+
+@pytest.mark.parametrize("notebook, phrase", [
+    (lambda: "[" * 100_000 + "]" * 100_000, "nested 100000 deep"),
+    (lambda: json.dumps({"cells": [], "metadata": {f"k{i}": i for i in range(2000)}}), "JSON values"),
+    (lambda: json.dumps({"cells": [{"cell_type": "markdown", "source": ["x"] * 3000, "metadata": {}}]}),
+     "JSON values"),
+])
+def test_a_notebook_over_the_structure_budget_is_refused_before_it_is_parsed(tmp_path, monkeypatch, notebook,
+                                                                               phrase):
+    folder = _submission(tmp_path)
+    (folder / "ps1.ipynb").write_text(notebook())
+    parsed = []
+    monkeypatch.setattr(intake.json, "loads", lambda *a, **k: parsed.append(a) or {})
+    with pytest.raises(intake.Refused, match=phrase) as refused:
+        _stage(tmp_path, budget=intake.Budget(max_json_values=1000, max_json_depth=20))
+    assert "ps1.ipynb" in str(refused.value) and parsed == []
+    assert not (tmp_path / "staged" / "alice").exists()
+
+
+def test_an_ordinary_notebook_is_well_within_the_structure_budget():
+    import nbformat
+    nb = nbformat.read(os.path.join(os.path.dirname(__file__), "..", "exercises", "ps1_nodes", "ps1_nodes.ipynb"),
+                       as_version=4)
+    values, depth = intake.json_structure(nbformat.writes(nb).encode())
+    budget = intake.Budget()
+    assert values < budget.max_json_values / 100 and depth < budget.max_json_depth / 4
