@@ -69,12 +69,18 @@ BUILDERS = [many_members, zip64_members, lying_end_record, compression_bomb, hea
 # --- the same, left in the probe folder by a learner's last cell, graded in a real sandbox ----------------------
 
 def _leave(grade_id, builder):
+    """A learner cell that makes the check's own np.savez write the hostile file for `grade_id`."""
     return ("import io, os, struct, zipfile\nimport numpy as np\n"
             + "".join(_source(f) for f in (_zip, _npy_header, many_members, lying_end_record, compression_bomb,
                                            header_larger_than_member))
-            + f"data, _ = {builder.__name__}()\n"
-            f"with open(os.path.join(os.environ['MINIFLOW_PROBE_DIR'], '{grade_id}.npz'), 'wb') as f:\n"
-            "    f.write(data)\n")
+            + "_savez = np.savez\n"
+            "def _hostile_savez(path, **arrays):\n"
+            f"    if str(path).endswith('{grade_id}.npz'):\n"
+            f"        with open(path, 'wb') as f:\n"
+            f"            f.write({builder.__name__}()[0])\n"
+            "    else:\n"
+            "        _savez(path, **arrays)\n"
+            "np.savez = _hostile_savez\n")
 
 
 def _source(function):
@@ -83,10 +89,10 @@ def _source(function):
 
 
 def probe_entries():
-    """Catalogue entries whose last cell replaces add_forward's probe file (Add is right: only that part fails)."""
+    """Catalogue entries whose add_forward probe file is hostile (Add is right: only that part fails)."""
     from .catalogue import MUL_IDS, Entry
-    return [Entry(f"probe_{builder.__name__}", f"a last cell leaves {builder.__doc__.split(':')[0].lower()} "
+    return [Entry(f"probe_{builder.__name__}", f"the check's np.savez writes {builder.__doc__.split(':')[0].lower()} "
                   "as add_forward's probe file", MUL_IDS | {"add_forward_hidden"},
-                  after_tests=[_leave("add_forward", builder)],
+                  before_tests=[_leave("add_forward", builder)],
                   message={"add_forward": "could not be read as arrays"})
             for builder in (many_members, lying_end_record, compression_bomb, header_larger_than_member)]
