@@ -20,7 +20,7 @@ from hostile.support import gradebook_dump, leftover_processes, require, scratch
 from miniflow_grader import judge
 from miniflow_grader.records import Records
 from miniflow_grader.grade import Grader
-from miniflow_grader.sandbox import Limits
+from miniflow_grader.machine.sandbox import Limits
 
 # grading a whole course in sandboxes (its fixture) takes minutes on two busy cores
 pytestmark = pytest.mark.timeout(1500)
