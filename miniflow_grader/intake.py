@@ -48,6 +48,7 @@ class Budget:
     max_source_chars: int = 1_000_000   # characters in all of one notebook's cell sources
     max_json_values: int = 500_000      # JSON values (numbers, strings, lists, objects...) in one notebook
     max_json_depth: int = 64            # lists and objects inside one another in one notebook
+    max_json_string: int = 16 * 1024 ** 2   # bytes of one JSON string in one notebook (an image output is one)
 
 
 @dataclass
@@ -362,14 +363,16 @@ def _copy_file(dir_fd, name, shown, info, target, budget, digest, state):
 
 
 def json_structure(data):
-    """(values, depth) of JSON text `data` (bytes), counted without parsing it: a few passes in C and NumPy.
+    """(values, depth, longest string) of JSON text `data` (bytes), counted without parsing it: a few passes in C
+    and NumPy.
 
     Escapes are blanked first (each `\\\\`, then each `\\"`), so every quote left opens
     or closes a string; a bracket or a comma counts only outside strings (an even
     number of quotes before it). Every value but the first follows a comma or an
     opening bracket (a key and its value count as one), and the depth is the running
-    count of brackets. On valid JSON both are exact; where `data` stops being JSON,
-    any parser reading it stops too.
+    count of brackets; the longest string is the widest gap between a quote that
+    opens and the one that closes (in bytes, quotes included). On valid JSON all
+    three are exact; where `data` stops being JSON, any parser reading it stops too.
     """
     import numpy as np
 
@@ -382,12 +385,17 @@ def json_structure(data):
     closes = (kinds == ord("]")) | (kinds == ord("}"))
     values = 1 + int(np.count_nonzero(kinds == ord(","))) + int(np.count_nonzero(opens))
     running = np.cumsum(opens.astype(np.int32) - closes, dtype=np.int64)
-    return values, int(running.max()) if len(running) else 0
+    pairs = len(quotes) // 2 * 2
+    longest = int((quotes[1:pairs:2] - quotes[0:pairs:2]).max()) + 1 if pairs else 0
+    return values, int(running.max()) if len(running) else 0, longest
 
 
 def _check_structure(data, name, budget):
     """Refuse a notebook whose JSON would cost the grader far more than its size says, before anything parses it."""
-    values, depth = json_structure(data)
+    values, depth, longest = json_structure(data)
+    if longest > budget.max_json_string:
+        raise Refused(f"{name} holds a JSON string of {longest} bytes, more than {budget.max_json_string}: "
+                      "clear its outputs (a large image or printout is one string), then save it again")
     if depth > budget.max_json_depth:
         raise Refused(f"{name} has lists or objects nested {depth} deep, more than {budget.max_json_depth}: "
                       "a notebook saved by Jupyter is never this deep; save it again from Jupyter")

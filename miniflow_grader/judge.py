@@ -52,6 +52,8 @@ def load_probe_file(data):
     declares, and each array's header against its member's size), and it is read
     once, a member at a time.
     """
+    if len(data) > NPZ_LIMIT:
+        raise ValueError(f"the probe file takes {len(data)} bytes, more than {NPZ_LIMIT}")
     members, listing = probe_members(data)
     if members > MEMBER_LIMIT or listing > LISTING_LIMIT:
         raise ValueError(f"the saved values are {members} members listed in {listing} bytes, more than "
@@ -68,7 +70,9 @@ def load_probe_file(data):
             if info.file_size > RATIO_FREE and info.file_size > RATIO_LIMIT * max(info.compress_size, 1):
                 raise ValueError(f"{info.filename!r} is compressed {info.file_size // max(info.compress_size, 1)} "
                                  f"to 1, more than {RATIO_LIMIT} to 1")
-            key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            if not info.filename.endswith(".npy"):
+                raise ValueError(f"{info.filename[:100]!r} is not an array file (np.savez writes NAME.npy)")
+            key = info.filename[:-4]
             with archive.open(info) as member:
                 value = _read_array(member, info.file_size, key)
             if value.dtype.kind not in "biufU":
@@ -85,9 +89,14 @@ def _read_array(member, size, key):
     if version not in ((1, 0), (2, 0), (3, 0)):
         raise ValueError(f"{key!r} is not an array file")
     read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-    shape, fortran, dtype = read_header(member, max_header_size=10_000)
-    if dtype.hasobject or dtype.kind not in "biufU":
+    try:
+        shape, fortran, dtype = read_header(member, max_header_size=10_000)
+    except Exception as error:     # numpy's header parser raises more than ValueError on what it cannot read
+        raise ValueError(f"{key!r} has an array header numpy cannot read ({type(error).__name__})") from None
+    if dtype.hasobject or dtype.kind not in "biufU" or dtype.fields is not None or dtype.subdtype is not None:
         raise ValueError(f"{key!r} holds {dtype} values, not numbers")
+    if any(d < 0 for d in shape):
+        raise ValueError(f"{key!r} says it holds an array of shape {shape}")
     count = math.prod(shape)
     if count * dtype.itemsize > size:
         raise ValueError(f"{key!r} says it holds {count} values of {dtype.itemsize} bytes, more than its "
@@ -257,7 +266,7 @@ def judge_run(run, job, source, limits, checks, problem=None):
     infrastructure problem that made the grader run it again.
     """
     result = JobResult(source["known"], seconds=run.seconds, output_cap=limits.output_bytes)
-    sent = nbformat.read(job.sanitized, as_version=4)
+    sent = job.node if job.node is not None else nbformat.read(job.sanitized, as_version=4)
     grade_cells = {}
     for index, cell in enumerate(sent.cells):
         if cell.cell_type != "code":

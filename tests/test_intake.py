@@ -161,16 +161,16 @@ def test_printable_names_in_any_script_are_accepted(tmp_path, name):
     assert name in _stage(tmp_path).files
 
 
-@pytest.mark.parametrize("text, values, depth", [
-    (b'{"a": [1, 2, {"b": "x,[{"}], "c": "q\\"[["}', 7, 3),
-    (b'["\\\\", "\\\\\\"[", [[]]]', 6, 3),      # escaped backslashes and quotes end no string
-    (b'"just a string, [with] {brackets}"', 1, 0),
-    (b"[]", 2, 1),
+@pytest.mark.parametrize("text, values, depth, longest", [
+    (b'{"a": [1, 2, {"b": "x,[{"}], "c": "q\\"[["}', 7, 3, 7),
+    (b'["\\\\", "\\\\\\"[", [[]]]', 6, 3, 7),      # escaped backslashes and quotes end no string
+    (b'"just a string, [with] {brackets}"', 1, 0, 34),
+    (b"[]", 2, 1, 0),
 ])
-def test_json_structure_counts_values_and_depth_outside_strings(text, values, depth):
+def test_json_structure_counts_values_depth_and_the_longest_string_outside_strings(text, values, depth, longest):
     import json
     json.loads(text)
-    assert intake.json_structure(text) == (values, depth)
+    assert intake.json_structure(text) == (values, depth, longest)
 
 
 @pytest.mark.parametrize("notebook, phrase", [
@@ -178,6 +178,7 @@ def test_json_structure_counts_values_and_depth_outside_strings(text, values, de
     (lambda: json.dumps({"cells": [], "metadata": {f"k{i}": i for i in range(2000)}}), "JSON values"),
     (lambda: json.dumps({"cells": [{"cell_type": "markdown", "source": ["x"] * 3000, "metadata": {}}]}),
      "JSON values"),
+    (lambda: json.dumps({"cells": [], "metadata": {"blob": "x" * 5000}}), "JSON string of 5002 bytes"),
 ])
 def test_a_notebook_over_the_structure_budget_is_refused_before_it_is_parsed(tmp_path, monkeypatch, notebook,
                                                                                phrase):
@@ -186,7 +187,7 @@ def test_a_notebook_over_the_structure_budget_is_refused_before_it_is_parsed(tmp
     parsed = []
     monkeypatch.setattr(intake.json, "loads", lambda *a, **k: parsed.append(a) or {})
     with pytest.raises(intake.Refused, match=phrase) as refused:
-        _stage(tmp_path, budget=intake.Budget(max_json_values=1000, max_json_depth=20))
+        _stage(tmp_path, budget=intake.Budget(max_json_values=1000, max_json_depth=20, max_json_string=4096))
     assert "ps1.ipynb" in str(refused.value) and parsed == []
     assert not (tmp_path / "staged" / "alice").exists()
 
@@ -195,6 +196,7 @@ def test_an_ordinary_notebook_is_well_within_the_structure_budget():
     import nbformat
     nb = nbformat.read(os.path.join(os.path.dirname(__file__), "..", "exercises", "ps1_nodes", "ps1_nodes.ipynb"),
                        as_version=4)
-    values, depth = intake.json_structure(nbformat.writes(nb).encode())
+    values, depth, longest = intake.json_structure(nbformat.writes(nb).encode())
     budget = intake.Budget()
     assert values < budget.max_json_values / 100 and depth < budget.max_json_depth / 4
+    assert longest < budget.max_json_string / 100

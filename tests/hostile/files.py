@@ -326,6 +326,8 @@ FILE_ENTRIES = [
               _with_metadata(lambda: {f"k{i}": 0 for i in range(600_000)}), refused="JSON values"),
     FileEntry("line_flood", "ten cells of 70,000 one-character lines", _tiny_lines, refused="JSON values"),
     FileEntry("output_flood", "an output of a million zeros", _value_flood_in_an_output, refused="JSON values"),
+    FileEntry("string_flood", "a valid notebook whose metadata holds one string of 20 MiB (under the 32 MiB cap)",
+              _with_metadata(lambda: "x" * (20 * 1024 ** 2)), refused="JSON string of"),
     FileEntry("odd_timestamp", "a timestamp.txt that is not a date (it would be graded as on time)",
               _odd_timestamp, refused="timestamp"),
     FileEntry("timestamp_zone_path", "a timestamp whose time zone is a file for dateutil to open",
