@@ -12,24 +12,12 @@ import miniflow
 from miniflow_grader import checks
 from miniflow_grader.checks import CHECKS, TARGETS, CheckFailed, common, ps3_forward, ps4_backprop
 from submissions.catalogue import (ASSIGNMENTS, build_submission, grade_in_process, grading, load_catalogue,
-                                   load_right, points, read, says, solution_sources)
+                                   load_right, namespace_of, points, read, says,
+                                   solution_sources)
 
 CATALOGUE = load_catalogue()
 #: The checks of every assignment that has a notebook in solutions/.
 GRADE_IDS = sorted(g for g, info in CHECKS.items() if info.assignment in ASSIGNMENTS)
-
-
-def namespace_of(assignment, replacements=None, fill=True):
-    """The globals of a submission notebook after running all of its cells except the grade cells."""
-    nb = build_submission(assignment, replacements, fill=fill)
-    namespace = {"__name__": "__main__"}
-    for cell in nb.cells:
-        if cell.cell_type == "code" and not grading(cell).get("grade"):
-            try:
-                exec(compile(cell.source, "<cell>", "exec"), namespace)
-            except Exception:   # an unfinished exercise raises NotImplementedError in its try-it cells
-                pass
-    return namespace
 
 
 @pytest.fixture(scope="module")
