@@ -112,6 +112,7 @@ class Recorder:
         self.rows = []
         self.signatures = []
         self.start, self.last, self.gradients = {}, {}, []
+        self.previous, self.on_previous = None, []   # the step before's batch; the gradients against it
         self.structure = ""
         self.foreign = None
         self.graph_key, self.graph = None, None
@@ -178,6 +179,10 @@ class Recorder:
         compared = step in GRADIENT_STEPS and size > 0 and len(named) == 4
         if compared:
             self.gradients.append(self._compare_gradients(graph, named))
+            self.on_previous.append(np.full((4, 2), np.nan) if self.previous is None else
+                                    self._compare_gradients(graph, named, (X, y) + self.previous))
+        if step + 1 in GRADIENT_STEPS and batch is not None and y is not None:
+            self.previous = (np.array(X.value, copy=True), np.array(y.value, copy=True))
         if size == 0:
             self.stopped = "empty"
             raise Stop()
@@ -223,10 +228,15 @@ class Recorder:
             graph = []
         return X, y, graph
 
-    def _compare_gradients(self, graph, named):
-        """(scale, residual) of each trainable's gradient against a fresh backward pass on the same batch."""
+    def _compare_gradients(self, graph, named, previous=None):
+        """(scale, residual) of each trainable's gradient against a fresh backward pass on the same batch (or, with
+        `previous` = (X, y, X's value, y's value) of the step before, on that batch)."""
         given = {name: np.array(t.gradients[t], dtype=float, copy=True) for name, t in named.items()}
         result = np.full((4, 2), np.nan)
+        if previous is not None:
+            X, y, X_value, y_value = previous
+            kept = X.value, y.value
+            X.value, y.value = X_value, y_value
         try:
             with np.errstate(all="ignore"):
                 for n in graph:
@@ -247,6 +257,8 @@ class Recorder:
         finally:
             for name, t in named.items():
                 t.gradients[t] = given[name]
+            if previous is not None:
+                X.value, y.value = kept
         return result
 
 
@@ -318,6 +330,7 @@ def run_training(namespace, loop, X_, y_, seed, outputs, prefix, epochs=None, fi
     outputs[prefix + "signatures"] = np.array(recorder.signatures or [""], dtype=str)
     outputs[prefix + "structure"] = np.array(recorder.structure)
     outputs[prefix + "gradients"] = np.array(recorder.gradients, dtype=float).reshape(-1, 4, 2)
+    outputs[prefix + "on_previous"] = np.array(recorder.on_previous, dtype=float).reshape(-1, 4, 2)
     for name, value in recorder.start.items():
         outputs[prefix + "start_" + name] = value
     for name, value in recorder.last.items():
@@ -473,6 +486,14 @@ def _judge_rate(outputs, prefix, what, loop):
                 f"the gradients of the cost, and sgd_update was given the rate {rate:g} as well: every step moved "
                 f"by learning_rate**2 * gradient = {rate * rate:.3g} * gradient, not {rate:g} * gradient.\nHint: "
                 "leave t.gradients as the backward pass left them; sgd_update applies the learning rate, once.")
+        previous = np.asarray(outputs.get(prefix + "on_previous", np.zeros((0, 4, 2))), dtype=float).reshape(-1, 4, 2)
+        later = previous[k:][~np.all(np.isnan(previous[k:, :, 0]), axis=1)]
+        if len(later) and np.all(np.isclose(later[:, :, 0], 1.0, rtol=1e-6, atol=0) & (later[:, :, 1] < 1e-6)):
+            raise CheckFailed(
+                f"{what}: from step {k + 1} on, the gradients handed to sgd_update were computed on the batch of the "
+                "step before: forward_and_backward(graph) ran before X.value and y.value were set to the step's "
+                "rows.\nHint: in each step, first X.value = X_data[rows] and y.value = y_data[rows], then "
+                "forward_and_backward(graph), then sgd_update(trainables, learning_rate).")
         same_scale = np.allclose(scales[~np.isnan(scales)], scales[~np.isnan(scales)][0], rtol=1e-6)
         if same_scale and np.all(residuals[~np.isnan(residuals)] < 1e-6):
             observed = f"{scales[~np.isnan(scales)][0]:.6g} times the gradients of the cost"
