@@ -467,6 +467,13 @@ def _judge_rate(outputs, prefix, what, loop):
                     "as it is.")
         elif np.allclose(used, rate ** 2):
             hint = "the rate squared: pass learning_rate as it is, once."
+        elif len(used) > 1:
+            first = int(np.argmax(~np.isclose(rates, rates[0], rtol=1e-9, atol=0)))
+            raise CheckFailed(f"{what}: the learning rate changed during the training: sgd_update was given "
+                              f"{rates[0]:.6g} up to step {first}, then {rates[first]:.6g} from step {first + 1} "
+                              f"({len(used)} different rates in all), but it was given learning_rate={rate:g}.\n"
+                              "Hint: the task keeps the rate the same at every step: sgd_update(trainables, "
+                              "learning_rate).")
         else:
             hint = "pass it on as it is: sgd_update(trainables, learning_rate)."
         raise CheckFailed(f"{what}: {loop.function} called sgd_update with the learning rate {shown}, but it was "
