@@ -471,7 +471,7 @@ def _judge_rate(outputs, prefix, what, loop):
             first = int(np.argmax(~np.isclose(rates, rates[0], rtol=1e-9, atol=0)))
             raise CheckFailed(f"{what}: the learning rate changed during the training: sgd_update was given "
                               f"{rates[0]:.6g} up to step {first}, then {rates[first]:.6g} from step {first + 1} "
-                              f"({len(used)} different rates in all), but it was given learning_rate={rate:g}.\n"
+                              f"({len(used)} different rates in {len(rates)} steps), but it was given learning_rate={rate:g}.\n"
                               "Hint: the task keeps the rate the same at every step: sgd_update(trainables, "
                               "learning_rate).")
         else:
