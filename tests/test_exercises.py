@@ -13,7 +13,7 @@ from miniflow_grader import checks
 from miniflow_grader.checks import CHECKS, TARGETS, CheckFailed, common, ps3_forward, ps4_backprop
 from submissions.catalogue import (ASSIGNMENTS, build_submission, grade_in_process, grading, load_catalogue,
                                    load_right, namespace_of, points, read, says,
-                                   solution_sources)
+                                   solution_sources, specific)
 
 CATALOGUE = load_catalogue()
 #: The checks of every assignment that has a notebook in solutions/.
@@ -322,19 +322,8 @@ def test_other_right_answers_score_full_marks(right, monkeypatch):
 
 # --- every mistake is explained ---------------------------------------------------------------------
 
-#: The assignments whose every catalogued mistake must get a message that names a cause.
-EXPLAINED = ["ps1_nodes", "ps2_topological_sort", "ps3_forward", "ps4_backprop"]
-
-
-def specific(message):
-    """A message that names a cause or an observation beyond the numbers: a hint, the learner's own error, or a
-    finding that is neither a bare expected/got nor an error passed on as it was raised."""
-    return ("Hint:" in message or "Your cell that defines" in message
-            or not any(bare in message for bare in ("expected:", "your code raised", "contains NaN")))
-
-
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-@pytest.mark.parametrize("wrong", [w for w in CATALOGUE if w.assignment in EXPLAINED], ids=lambda w: w.name)
+@pytest.mark.parametrize("wrong", CATALOGUE, ids=lambda w: w.name)
 def test_every_visible_failure_of_a_catalogued_mistake_names_its_cause(wrong, monkeypatch):
     monkeypatch.setenv("MINIFLOW_SEED", "11")
     results = grade_in_process(build_submission(wrong.assignment, wrong.replacements), read("solutions", wrong.assignment))

@@ -131,6 +131,13 @@ def normalised_text(text):
     return " ".join(str(text).split())
 
 
+def specific(message):
+    """A message that names a cause or an observation beyond the numbers: a hint, the learner's own error, or a
+    finding that is neither a bare expected/got nor an error passed on as it was raised."""
+    return ("Hint:" in message or "Your cell that defines" in message
+            or not any(bare in message for bare in ("expected:", "your code raised", "contains NaN")))
+
+
 def says(message, fragment):
     return normalised_text(fragment) in normalised_text(message)
 
