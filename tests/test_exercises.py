@@ -261,7 +261,8 @@ def test_the_catalogue_is_large_and_every_entry_loses_points():
 def test_each_wrong_submission_gets_its_score_and_message(wrong, monkeypatch):
     """As the notebook runs, try-it cells included, under one grading seed (test_seeds.py grades each at eight)."""
     monkeypatch.setenv("MINIFLOW_SEED", "5")
-    results = grade_in_process(build_submission(wrong.assignment, wrong.replacements), read("solutions", wrong.assignment))
+    solutions = read("solutions", wrong.assignment)
+    results = grade_in_process(build_submission(wrong.assignment, wrong.replacements), solutions)
     assert sum(score for score, _, _ in results.values()) == wrong.score, {g: r[2] for g, r in results.items()}
     failed_visible = [r[2] for g, r in results.items() if r[0] == 0 and not CHECKS[g].hidden]
     failed_hidden = [r[2] for g, r in results.items() if r[0] == 0 and CHECKS[g].hidden]

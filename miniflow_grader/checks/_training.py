@@ -72,7 +72,7 @@ def replay(loop, n_examples, n_features, seed, epochs=None, per_epoch=None):
 
 
 def _canonical(X_, index):
-    """Each row's number in `index` (canonical_rows): the row numbers a step of the rule feeds, as the recorder sees them."""
+    """Each row's number in `index` (canonical_rows): the row numbers of a step, as the recorder notes them."""
     return np.array([index[np.ascontiguousarray(r, dtype=float).tobytes()] for r in np.asarray(X_, dtype=float)],
                     dtype=int)
 
@@ -471,7 +471,8 @@ def _judge_rate(outputs, prefix, what, loop):
             first = int(np.argmax(~np.isclose(rates, rates[0], rtol=1e-9, atol=0)))
             raise CheckFailed(f"{what}: the learning rate changed during the training: sgd_update was given "
                               f"{rates[0]:.6g} up to step {first}, then {rates[first]:.6g} from step {first + 1} "
-                              f"({len(used)} different rates in {len(rates)} steps), but it was given learning_rate={rate:g}.\n"
+                              f"({len(used)} different rates in {len(rates)} steps), but it was given "
+                              f"learning_rate={rate:g}.\n"
                               "Hint: the task keeps the rate the same at every step: sgd_update(trainables, "
                               "learning_rate).")
         else:
