@@ -12,7 +12,7 @@ client's channels here is enough.
 def setup(app):
     from jupyter_client.channels import AsyncZMQSocketChannel
 
-    from miniflow_grader._runner import sliced_get_msg
+    from miniflow_grader.machine.sandboxed.runner import sliced_get_msg
     if not getattr(AsyncZMQSocketChannel.get_msg, "_miniflow_sliced", False):
         AsyncZMQSocketChannel.get_msg = sliced_get_msg(AsyncZMQSocketChannel.get_msg)
         AsyncZMQSocketChannel.get_msg._miniflow_sliced = True

@@ -2,9 +2,9 @@
 
 - lib/python: the library the sandbox imports: `miniflow` with the assignment's
   targets stubbed, the probing half of the checks (probe_side.py), and the
-  runner that executes the notebook inside (_runner.py);
-- host/: the code that runs the sandbox on that machine (host.py, sandbox.py,
-  mounts.py).
+  runner that executes the notebook inside (machine/sandboxed/runner.py);
+- host/: the code that runs the sandbox on that machine (machine/host.py,
+  sandbox.py, mounts.py).
 
 No solution, no reference answer, no course file is in it.
 """
@@ -18,6 +18,7 @@ from .probe_side import write_probe_side
 from .stubs import write_stubbed_package
 
 HERE = Path(__file__).resolve().parent
+MACHINE = HERE / "machine"
 HOST_MODULES = ("host.py", "sandbox.py", "mounts.py")
 
 
@@ -35,12 +36,12 @@ def _write_lib(python, checks_module_name, targets):
         write_probe_side(origin.parent, python / parts[0], only=only if inner else None)
     else:
         write_probe_side(origin, python / origin.name)
-    (python / "_miniflow_runner.py").write_bytes((HERE / "_runner.py").read_bytes())
+    (python / "_miniflow_runner.py").write_bytes((MACHINE / "sandboxed" / "runner.py").read_bytes())
 
 
 def write_lib(lib, checks_module_name, targets, sandboxed=True):
     """The bundle's library, written straight into the folder `lib` on this machine (for tools and tests)."""
-    from .host import write_kernel_spec
+    from .machine.host import write_kernel_spec
     lib = Path(lib)
     _write_lib(lib / "python", checks_module_name, targets)
     for path in [lib, *lib.rglob("*")]:
@@ -58,7 +59,7 @@ def build_bundle(checks_module_name, targets):
         host.mkdir()
         (host / "__init__.py").write_text('"""The sandbox runner of a MiniFlow grading bundle."""\n')
         for name in HOST_MODULES:
-            (host / name).write_bytes((HERE / name).read_bytes())
+            (host / name).write_bytes((MACHINE / name).read_bytes())
         data = io.BytesIO()
         with tarfile.open(fileobj=data, mode="w:", format=tarfile.PAX_FORMAT) as tar:
             for path in sorted(folder.rglob("*")):

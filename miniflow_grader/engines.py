@@ -7,7 +7,7 @@ both give back what bootstrap.run_bundle returns on the machine that ran it.
 """
 from concurrent.futures import ThreadPoolExecutor
 
-from . import bootstrap
+from .machine import bootstrap
 
 
 class LocalEngine:

@@ -9,7 +9,7 @@ Run it from the course directory (where nbgrader_config.py is), instead of
    before anything trusted opens it, stage a private copy; refuse the rest.
 2. sanitize.py: nbgrader's sanitizing preprocessors, here, in the trusted
    process; each notebook becomes a job (its files as data, a secret seed).
-3. engines.py (host.py, sandbox.py, on the executing machine): the notebook runs
+3. engines.py (machine/, on the executing machine): the notebook runs
    in a sandbox against a copy of `miniflow` whose targets are stubs (bundle.py),
    on this machine (--jobs N) or on the workers of a Dask cluster (--scheduler).
    Grade cells only *probe*: they save what the learner's code computes on
@@ -40,12 +40,12 @@ from traitlets.config import Config
 from . import intake
 from .bundle import build_bundle, write_lib
 from .engines import DaskEngine, LocalEngine
-from .jobs import Submission
+from .jobs import Course, Submission
 from .judge import failed_result, infrastructure_problem, judge_run
 from .config import ConfigProblem
 from .nbgrader_steps import SharedEngines, load_config, sandboxed_preprocessors
 from .records import Busy, Records
-from .sandbox import Limits, RunResult, SandboxUnavailable
+from .machine.sandbox import Limits, RunResult, SandboxUnavailable
 from .sanitize import Sanitizer
 from .saving import Saver
 from .submissions import Finder, IdMapProblem, read_id_map
@@ -235,15 +235,18 @@ class Grader:
                 # nbgrader's gradebook first: it stamps an empty database as new only if it has no tables
                 records.setup(first=self._ensure_assignment)
                 self.secret = records.secret().encode()
-                self.finder = Finder(self, self.id_map)
+                self.course = Course(self.assignment, self.config, self.coursedir, self.root, self.source_dir,
+                                     self.submitted_dir, self.source_notebooks, Path(self.checks.__file__),
+                                     self.limits, self.budget, self.secret, self.log, self.shown)
+                self.finder = Finder(self.course, self.id_map)
                 fingerprints = self.finder.find(self.scratch / "submitted")
                 self.coursedir.submitted_directory = str(self.scratch / "submitted")
                 self.refused = self.finder.refused
                 records.note_refused_ids(self.assignment, [])   # each has a row of its own now
                 for student, problem in sorted(self.refused.items()):
                     self.log(f"refused {self.shown(student)}: {problem}")
-                self.saver = Saver(self, records)
-                self.sanitizer = Sanitizer(self, self.saver)
+                self.saver = Saver(self.course, records, self.finder.id_refused)
+                self.sanitizer = Sanitizer(self.course, self.saver)
                 pending = records.pending(self.assignment, self.finder.keys, force=self.force)
                 graded = self._grade_all(pending, fingerprints)
             finally:

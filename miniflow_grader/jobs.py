@@ -1,6 +1,29 @@
 """The data passed between the grader's stages (see grade.py for the stages)."""
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Course:
+    """What the stages are told about the course and this run: each stage takes this, not the grader.
+
+    A stage reads what it needs from here and returns data (jobs, results), as
+    nbgrader's preprocessors take a notebook and its `resources`.
+    """
+    assignment: str
+    config: object              # nbgrader's configuration, as its own commands read it (config.py)
+    coursedir: object           # nbgrader's CourseDirectory for that configuration
+    root: Path                  # the course directory
+    source_dir: Path            # source/<assignment>
+    submitted_dir: Path         # where learners' submissions are found
+    source_notebooks: dict      # notebook name -> what grading needs of its source version
+    checks_file: Path           # the checks module: part of every submission's fingerprint
+    limits: object              # the sandbox's limits (machine.sandbox.Limits)
+    budget: object              # what a submission may hold (intake.Budget)
+    secret: bytes               # the gradebook's secret: seeds of hidden tests
+    log: Callable = print       # where messages for the instructor go
+    shown: Callable = str       # a learner's id as the terminal and the report show it
 
 
 @dataclass

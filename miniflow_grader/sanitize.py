@@ -24,12 +24,12 @@ def folder_files(folder):
 
 
 class Sanitizer:
-    def __init__(self, grader, saver):
-        self.assignment = grader.assignment
-        self.config = grader.config
-        self.coursedir = grader.coursedir
-        self.source_notebooks = grader.source_notebooks
-        self.secret = grader.secret
+    def __init__(self, course, saver):
+        self.assignment = course.assignment
+        self.config = course.config
+        self.coursedir = course.coursedir
+        self.source_notebooks = course.source_notebooks
+        self.secret = course.secret
         self.saver = saver
 
     def seed(self, student, notebook, fingerprint):

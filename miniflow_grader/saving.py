@@ -38,17 +38,17 @@ DELIVERY_FILES = ("timestamp.txt", "submission_secret.txt")
 
 
 class Saver:
-    def __init__(self, grader, records):
-        self.assignment = grader.assignment
-        self.coursedir = grader.coursedir
-        self.source_dir = grader.source_dir
-        self.source_notebooks = grader.source_notebooks
+    def __init__(self, course, records, id_refused=frozenset()):
+        self.assignment = course.assignment
+        self.coursedir = course.coursedir
+        self.source_dir = course.source_dir
+        self.source_notebooks = course.source_notebooks
         self.records = records
-        self.log = grader.log
-        self.secret = grader.secret
-        self.shown = grader.shown
+        self.log = course.log
+        self.secret = course.secret
+        self.shown = course.shown
         self.stale_feedback = []
-        self.id_refused = grader.finder.id_refused       # learners whose zero is under a placeholder id
+        self.id_refused = id_refused                      # learners whose zero is under a placeholder id
 
     def zero(self, submission, notebooks, kind, detail):
         """Zero these notebooks of the submission in the gradebook, with `detail` as the reason."""

@@ -96,20 +96,20 @@ class Finder:
     them}, `identical` {student: [notes]} (byte-identical notebooks, for the report).
     """
 
-    def __init__(self, grader, id_map=None):
-        self.assignment = grader.assignment
-        self.config = grader.config
-        self.coursedir = grader.coursedir
-        self.root = grader.root
-        self.source_dir = grader.source_dir
-        self.budget = grader.budget
-        self.submitted_dir = grader.submitted_dir
+    def __init__(self, course, id_map=None):
+        self.assignment = course.assignment
+        self.config = course.config
+        self.coursedir = course.coursedir
+        self.root = course.root
+        self.source_dir = course.source_dir
+        self.budget = course.budget
+        self.submitted_dir = course.submitted_dir
         self.base = hashlib.sha256(GRADER_VERSION.encode())
         hash_tree(self.base, self.source_dir)
-        hash_tree(self.base, Path(grader.checks.__file__))
+        hash_tree(self.base, Path(course.checks_file))
         import miniflow
         hash_tree(self.base, Path(miniflow.__file__).resolve().parent)
-        self.base.update(json.dumps(vars(grader.limits), sort_keys=True).encode())
+        self.base.update(json.dumps(vars(course.limits), sort_keys=True).encode())
         self.base.update(json.dumps(vars(self.budget), sort_keys=True).encode())
         from .config import grading_digest, late_policy_digest
         self.base.update(grading_digest(self.config).encode())

@@ -104,6 +104,21 @@ def test_whole_number_labels_of_any_kind_give_the_same_cost(labels):
     assert_allclose(z.gradients[z], LOGITS_GRADIENT, **PRINTED)
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.int8, np.uint8])
+def test_integer_labels_are_used_as_they_are_not_copied(dtype):
+    """The usual labels (an integer array of classes 0..k-1, class 0 among them) are read in place."""
+    labels = np.array([0, 2], dtype=dtype)
+    cost, y, _ = cross_entropy(labels, LOGITS)
+    assert y.value is labels and cost.classes is labels
+    assert round(float(cost.value), 10) == LOSS
+
+
+def test_one_class_costs_nothing_and_whole_float_labels_are_accepted():
+    cost, _, z = cross_entropy(np.array([0.0, 0.0]), np.array([[3.0], [-1.0]]))
+    assert cost.value == 0 and cost.classes.dtype.kind == "i"
+    assert_allclose(z.gradients[z], [[0.0], [0.0]])
+
+
 def test_huge_logits_give_a_finite_cost_and_no_warning():
     logits = np.array([[1000.0, -1000.0], [1000.0, -1000.0], [-1000.0, 1000.0]])
     with warnings.catch_warnings():
@@ -184,6 +199,7 @@ def test_gradient_check_told_to_nudge_float_labels_says_what_it_nudged():
     (np.array([[0], [1]]), np.zeros((2, 3)), ["labels (2, 1)", "labels.ravel()"]),
     (np.array([0, 1]), np.zeros(2), ["got logits (2,)"]),
     (np.array([np.nan, 1.0]), np.zeros((2, 3)), ["not whole numbers: nan"]),
+    (np.array([0, 0]), np.zeros((2, 0)), ["got logits (2, 0)"]),
 ])
 def test_bad_labels_name_the_node_the_shapes_and_the_values(labels, logits, says):
     y, z = mf.Input("y"), mf.Input("z")
@@ -252,3 +268,16 @@ def test_zero_weights_keep_every_hidden_unit_identical():
     test_accuracy, W1 = train_digits(lambda n_in, n_out, rng: np.zeros((n_in, n_out)), epochs=3)
     assert np.all(W1 == W1[:, :1])              # every column (unit) is the same as the first
     assert test_accuracy < 0.5
+
+
+def test_one_class_is_certain_and_no_classes_is_an_error():
+    """With k = 1 the softmax is 1 for every row: a cost of 0 and no gradient. With k = 0 there is nothing to choose."""
+    labels, logits = mf.Input(name="labels"), mf.Input(name="logits")
+    cost = mf.SoftmaxCrossEntropy(labels, logits, name="cost")
+    graph = mf.topological_sort({labels: np.zeros(3, dtype=int), logits: np.array([[2.0], [-1.0], [40.0]])})
+    mf.forward_and_backward(graph)
+    assert cost.value == 0.0
+    assert_allclose(cost.gradients[logits], np.zeros((3, 1)))
+    mf.feed({labels: np.zeros(3, dtype=int), logits: np.zeros((3, 0))})
+    with pytest.raises(mf.MiniflowError, match=r"'cost' needs logits of shape \(n, k\).*got logits \(3, 0\)"):
+        mf.forward_pass(cost, graph)

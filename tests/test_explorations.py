@@ -14,8 +14,8 @@ import textwrap
 
 import pytest
 
-from book_site import ROOT, SCREENSHOTS, build_book, pages, serve
-from test_site import CHROMIUM, CHROMIUM_ARGS, Reader, _chromium_or_skip
+from book_site import ROOT, SCREENSHOTS, pages
+from test_site import Reader, browser, site  # noqa: F401  (the site's fixtures: one build, one browser)
 
 CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
@@ -72,25 +72,6 @@ def recompute(page):
                             cwd=ROOT / "book", capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"{page}'s cells failed outside the build:\n{result.stderr[-3000:]}"
     return json.loads(result.stdout.splitlines()[-1])
-
-
-@pytest.fixture(scope="module")
-def site():
-    _chromium_or_skip()
-    book = build_book()
-    assert book.returncode == 0, f"the book did not build:\n{book.log[-4000:]}"
-    with serve(book.html) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 STATE = """(root) => ({

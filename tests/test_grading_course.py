@@ -12,7 +12,7 @@ from hostile import course as C
 from hostile.support import gradebook_dump, leftover_processes, require, scratch_in
 from miniflow_grader import checks
 from miniflow_grader.grade import Grader
-from miniflow_grader.sandbox import Limits
+from miniflow_grader.machine.sandbox import Limits
 
 ASSIGNMENTS = sorted(checks.TARGETS)
 

@@ -18,7 +18,7 @@ from hostile.catalogue import CATALOGUE, CORRECT, CORRECT_ADD_FROM_SERVER
 from hostile.support import gradebook_dump, leftover_processes, require, scratch_in, serving
 from miniflow_grader.records import Records
 from miniflow_grader.grade import Grader
-from miniflow_grader.sandbox import Limits
+from miniflow_grader.machine.sandbox import Limits
 
 # grading a whole course in sandboxes (its fixture) takes minutes on two busy cores
 pytestmark = pytest.mark.timeout(1500)

@@ -19,7 +19,7 @@ from hostile import course as C
 from hostile.support import leftover_processes, require, scratch_in
 from miniflow_grader.records import Records
 from miniflow_grader.grade import Grader
-from miniflow_grader.sandbox import Limits
+from miniflow_grader.machine.sandbox import Limits
 
 # grading a whole course in sandboxes (its fixture) takes minutes on two busy cores
 pytestmark = pytest.mark.timeout(900)

@@ -16,7 +16,7 @@ from hostile.support import leftover_processes, require, serving
 from miniflow_grader import checks
 from miniflow_grader.grade import Grader
 from miniflow_grader.judge import load_probe_file
-from miniflow_grader.sandbox import Limits, Sandbox
+from miniflow_grader.machine.sandbox import Limits, Sandbox
 from miniflow_grader.stubs import StubError, stub_source, write_stubbed_package
 
 LIBRARY = Path(__file__).resolve().parents[1] / "miniflow"
@@ -134,7 +134,7 @@ print(json.dumps(found))
 
 
 def _sandbox_for(grader, tmp_path, **limits):
-    from miniflow_grader.mounts import write_etc
+    from miniflow_grader.machine.mounts import write_etc
     grader.scratch = tmp_path / "scratch"
     grader.scratch.mkdir()
     lib = grader.write_lib(grader.scratch / "lib")
@@ -152,7 +152,7 @@ def _run_code(sandbox, lib, job, code):
 def test_the_sandbox_sees_only_its_allow_list_and_forbids_escapes(tmp_path, monkeypatch):
     require("bwrap", "grading in a sandbox")
     monkeypatch.setenv("MINIFLOW_GRADEBOOK_URL", "postgresql+psycopg2://grader:GRADER_SECRET@db/miniflow")
-    from miniflow_grader.mounts import python_roots
+    from miniflow_grader.machine.mounts import python_roots
     root = C.make_course(tmp_path / "course")
     decoy = tmp_path / "elsewhere" / "miniflow-checkout"          # another checkout of the repository
     (decoy / "miniflow").mkdir(parents=True)
@@ -200,7 +200,7 @@ def test_the_sandbox_sees_only_its_allow_list_and_forbids_escapes(tmp_path, monk
 def test_an_interpreter_anywhere_is_mounted_where_it_lives(tmp_path):
     """Whatever folder the interpreter's prefix is in (here: under the test's own temporary folder)."""
     require("bwrap", "grading in a sandbox")
-    from miniflow_grader import mounts
+    from miniflow_grader.machine import mounts
     root = C.make_course(tmp_path / "course")
     grader = Grader(C.ASSIGNMENT, root, jobs=1, progress=False)
     sandbox, lib = _sandbox_for(grader, tmp_path, wall_seconds=120)
@@ -238,8 +238,8 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from hostile import course as C
 from miniflow_grader.grade import Grader
-from miniflow_grader.mounts import write_etc
-from miniflow_grader.sandbox import Limits, Sandbox
+from miniflow_grader.machine.mounts import write_etc
+from miniflow_grader.machine.sandbox import Limits, Sandbox
 import nbformat
 tmp = Path(sys.argv[2])
 grader = Grader(C.ASSIGNMENT, tmp / "course", jobs=1, progress=False)
@@ -280,7 +280,7 @@ def test_a_sandbox_dies_with_its_grader(tmp_path):
 
 
 def test_a_sandbox_that_cannot_start_names_the_real_cause():
-    from miniflow_grader.sandbox import _diagnose
+    from miniflow_grader.machine.sandbox import _diagnose
     assert "could not be started inside the sandbox" in _diagnose(
         "bwrap: execvp /tmp/venv/bin/python: No such file or directory", 1)
     assert "user namespaces" in _diagnose("bwrap: No permissions to create new namespace", 1)

@@ -19,6 +19,8 @@ import tomllib
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -93,6 +95,9 @@ def free_port():
         return s.getsockname()[1]
 
 
+# The first test to ask for the book builds it, executing every chapter: on a loaded 2-core machine that
+# alone can take longer than the suite's 600 s per test.
+@pytest.mark.timeout(1800)
 def test_make_serve_serves_the_built_book():
     site = build_book().html
     assert (site / "index.html").is_file(), "the book did not build"

@@ -17,7 +17,7 @@ from hostile import course as C
 from hostile.support import require, scratch_in
 from miniflow_grader import report
 from miniflow_grader.grade import Grader
-from miniflow_grader.sandbox import Limits
+from miniflow_grader.machine.sandbox import Limits
 
 pytestmark = pytest.mark.timeout(900)
 

@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from book_site import ROOT, build_book, pages, serve
-from test_site import CHROMIUM, CHROMIUM_ARGS, Reader, _chromium_or_skip
+from book_site import ROOT, pages
+from test_site import Reader, browser, site  # noqa: F401  (the site's fixtures: one build, one browser)
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 PAGES = [*pages(), "genindex", "search"]
@@ -30,26 +30,6 @@ THEME_PARTS = [
 SERIOUS = {"critical", "serious"}
 
 
-@pytest.fixture(scope="module")
-def site():
-    _chromium_or_skip()
-    assert AXE.is_file(), f"{AXE} is missing: run `make web-assets` (npm ci)"
-    book = build_book()
-    assert book.returncode == 0, f"the book did not build:\n{book.log[-4000:]}"
-    with serve(book.html) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 AXE_RUN = """async (themeParts) => {
     const result = await axe.run(document, {resultTypes: ['violations']});
     return result.violations.flatMap(v => v.nodes.map(node => {
@@ -64,6 +44,7 @@ AXE_RUN = """async (themeParts) => {
 def axe_violations(reader, page):
     reader.open(f"{page}.html")
     reader.page.wait_for_timeout(500)          # MathJax's explorer and late scripts settle
+    assert AXE.is_file(), f"{AXE} is missing: run `make web-assets` (npm ci)"
     reader.page.add_script_tag(path=str(AXE))
     return reader.page.evaluate(AXE_RUN, THEME_PARTS)
 

@@ -188,7 +188,7 @@ class Sandbox:
             os.chmod(d, 0o755)
         plan = MountPlan(self._etc(scratch), lib, work, out, self.hidden)
         code = ("import os, sys; open('/tmp/ok', 'w').write('ok'); "
-                "sys.modules.setdefault('rfc3987_syntax', None); "     # as the runner: see _runner.run
+                "sys.modules.setdefault('rfc3987_syntax', None); "     # as the runner: see sandboxed/runner.py, run()
                 "import nbclient, ipykernel, numpy; "
                 + ("import miniflow, _miniflow_runner; " if (lib / "python").is_dir() else "")
                 + "print(open('/tmp/ok').read(), os.getuid())")

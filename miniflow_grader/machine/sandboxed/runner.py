@@ -1,7 +1,7 @@
 """Runs one notebook inside the sandbox; this file is copied into the sandbox and run there.
 
-    python _runner.py run SPEC.json            execute the notebook described by SPEC
-    python _runner.py kernel -f CONNECTION     start an IPython kernel under the kernel's limits
+    python _miniflow_runner.py run SPEC.json          execute the notebook described by SPEC
+    python _miniflow_runner.py kernel -f CONNECTION   start an IPython kernel under the kernel's limits
 
 It imports nothing from the grader: it sees only the sandbox. It reports to the
 grader through a pipe (SPEC's report_fd) that the kernel does not inherit: one
