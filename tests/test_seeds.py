@@ -42,12 +42,13 @@ def checks_for(wrong):
     return [g for g in grade_ids(wrong.assignment) if g not in TRAINING or TRAINING[g] in wrong.replacements]
 
 
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if any(CHECKS[g].assignment == a for g in TRAINING)])
-def test_the_solutions_training_function_passes_the_training_checks_at_every_seed(assignment):
+def test_the_solutions_training_function_passes_the_training_checks_at_every_seed(assignment, seed):
+    """One test per seed: each is a full training run, so the workers share them."""
     namespace = namespace_of(assignment, try_it=False)
     ids = [g for g in grade_ids(assignment) if g in TRAINING]
-    for seed in SEEDS:
-        assert failing_checks(namespace, ids, seed) == {}, seed
+    assert failing_checks(namespace, ids, seed) == {}, seed
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")   # a diverging loop overflows
