@@ -7,8 +7,16 @@ reason above the notebook: when it was handed in, the due date (with the
 learner's extension), how late that is, the course's late policy in words (the
 first line of the late-submission plugin's description), the penalty and the
 score before and after it.
+
+It also makes the page show the learner's text as text (`shown_as_text`):
+every control, format and separator character in a cell's source or an
+output (BEL, C1 controls, NEL, U+2028, the bidirectional overrides and
+isolates) is written as its escape, so the code a learner reads back is the
+code that ran. Only a terminal colour sequence (ESC [ ... m) stays: the page
+turns it into coloured text, as it does for a traceback.
 """
 import html
+import re
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
@@ -16,6 +24,36 @@ from nbgrader.api import Gradebook, MissingEntry
 from traitlets import Bool
 
 from .config import late_policy_text
+from .shown import visible
+
+COLOUR = re.compile(r"(\x1b\[[0-9;]*m)")       # what nbconvert's ansi2html renders as a coloured span
+
+
+def _text(value, keep="\n\t"):
+    """A string of the notebook, shown as text (its colour sequences kept for the page to render)."""
+    if isinstance(value, list):
+        return [_text(v, keep) for v in value]
+    if not isinstance(value, str):
+        return value
+    return "".join(part if COLOUR.fullmatch(part) else visible(part, keep) for part in COLOUR.split(value))
+
+
+def shown_as_text(nb):
+    """`nb` with every cell's source and every output's text made visible (shown.visible), in place."""
+    for cell in nb.cells:
+        cell.source = _text(cell.get("source", ""))
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output.text = _text(output.text)
+            for key in ("ename", "evalue"):
+                if key in output:
+                    output[key] = _text(output[key], keep="")
+            if "traceback" in output:
+                output.traceback = _text(output.traceback)
+            for mime, value in output.get("data", {}).items():
+                if isinstance(value, (str, list)):          # text, HTML, SVG; base64 images are left as they are
+                    output.data[mime] = _text(value)
+    return nb
 
 
 def how_long(seconds):
@@ -61,6 +99,7 @@ class LateNote(Preprocessor):
     enabled = Bool(True)     # a preprocessor that GenerateFeedback registers runs only if enabled
 
     def preprocess(self, nb, resources):
+        shown_as_text(nb)
         info = resources.get("nbgrader", {})
         try:
             with Gradebook(info["db_url"]) as gb:

@@ -48,6 +48,7 @@ from .records import Busy, Records
 from .machine.sandbox import Limits, RunResult, SandboxUnavailable
 from .sanitize import Sanitizer
 from .saving import Saver
+from .shown import one_line, visible
 from .submissions import Finder, IdMapProblem, read_id_map
 
 
@@ -89,7 +90,8 @@ class Grader:
         self.scheduler = scheduler
         self.force = force
         self.progress = progress
-        self.log = log or (lambda message: print(message, file=sys.stderr))
+        sink = log or (lambda message: print(message, file=sys.stderr))
+        self.log = lambda message: sink(visible(message))      # learner text in a message is shown as text
         limits = limits or Limits()
         timeout = self.config.Execute.get("timeout", self.config.ExecutePreprocessor.get("timeout"))
         if limits.cell_timeout == Limits.cell_timeout and isinstance(timeout, (int, float)) and timeout > 0:
@@ -412,14 +414,14 @@ def main(argv=None):
                         id_map=args.id_map)
         summary = grader.run()
     except (GradingError, SandboxUnavailable, IdMapProblem) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {visible(error)}", file=sys.stderr)
         return 2
     refused = summary["refused"]
     print(f"graded {len(summary['graded'])} of {summary['submissions']} submissions of {args.assignment}"
           + (f" ({len(refused)} refused)" if refused else "")
           + ("" if summary["sandboxed"] else " WITHOUT A SANDBOX"), file=sys.stderr)
     for worker, why in sorted(summary["refusals"].items()):
-        print(f"worker {worker} refused every job: {why}", file=sys.stderr)
+        print(f"worker {one_line(worker)} refused every job: {one_line(why)}", file=sys.stderr)
     if summary["stale_feedback"]:
         print(f"the feedback of {len(summary['stale_feedback'])} learners was out of date and is removed: "
               f"run `nbgrader generate_feedback {args.assignment}` (and release_feedback) again", file=sys.stderr)
@@ -440,7 +442,7 @@ def refused_summary(refused, grader):
     for student, entry in sorted(refused.items()):
         fix = ("" if student in grader.finder.id_refused else
                "; correct their files in submitted/ (or ask for a new submission) and grade again")
-        lines.append(f"  {grader.shown(student)}: {entry['why']}{fix}")
+        lines.append(f"  {grader.shown(student)}: {one_line(entry['why'])}{fix}")
     return "\n".join(lines)
 
 

@@ -46,6 +46,9 @@ class Budget:
     max_cells: int = 2000               # cells in one notebook (any nbformat version)
     max_cell_chars: int = 100_000       # characters in one cell's source
     max_source_chars: int = 1_000_000   # characters in all of one notebook's cell sources
+    max_json_values: int = 500_000      # JSON values (numbers, strings, lists, objects...) in one notebook
+    max_json_depth: int = 64            # lists and objects inside one another in one notebook
+    max_json_string: int = 16 * 1024 ** 2   # bytes of one JSON string in one notebook (an image output is one)
 
 
 @dataclass
@@ -189,13 +192,32 @@ def _kind(mode):
     return "not a regular file"
 
 
+# Unicode categories a file name may not hold: it would not print as what it is (a control such as ESC or
+# NEL, a line break, a bidirectional override such as U+202E, a zero-width character), or has no meaning yet
+NAME_REFUSED = {"Cc": "a control character", "Cf": "a format character (invisible, or reordering what follows)",
+                "Cs": "a surrogate", "Co": "a private-use character", "Cn": "a code point Unicode has not assigned",
+                "Zl": "a line separator", "Zp": "a paragraph separator"}
+
+
+def _code_point(char):
+    """U+202E RIGHT-TO-LEFT OVERRIDE: a character named by its code point, never shown raw."""
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X}" + (f" {name}" if name else "")
+
+
 def _name_problem(name):
+    """Why `name` (one file or folder name) is refused, or None: it must be printable UTF-8."""
+    if any(0xDC80 <= ord(c) <= 0xDCFF for c in name):      # a byte that is not UTF-8, as os.fsdecode keeps it
+        return "is not valid UTF-8"
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
         return "is not valid UTF-8"
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        return "contains control characters"
+    for char in name:
+        category = unicodedata.category(char)
+        if category in NAME_REFUSED:
+            return (f"contains {_code_point(char)}, {NAME_REFUSED[category]}: rename the file with printable "
+                    "characters only")
     return None
 
 
@@ -282,7 +304,7 @@ def _copy_tree(dir_fd, dest, prefix, depth, budget, digest, state):
         shown = prefix + name
         problem = _name_problem(name)
         if problem:
-            raise Refused(f"the file name {shown!r} {problem}")
+            raise Refused(f"the file name '{_escaped(shown)}' {problem}")
         info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
         state["files"] += 1
         if state["files"] > budget.max_files:
@@ -340,11 +362,56 @@ def _copy_file(dir_fd, name, shown, info, target, budget, digest, state):
     state["list"].append(shown)
 
 
+def json_structure(data):
+    """(values, depth, longest string) of JSON text `data` (bytes), counted without parsing it: a few passes in C
+    and NumPy.
+
+    Escapes are blanked first (each `\\\\`, then each `\\"`), so every quote left opens
+    or closes a string; a bracket or a comma counts only outside strings (an even
+    number of quotes before it). Every value but the first follows a comma or an
+    opening bracket (a key and its value count as one), and the depth is the running
+    count of brackets; the longest string is the widest gap between a quote that
+    opens and the one that closes (in bytes, quotes included). On valid JSON all
+    three are exact; where `data` stops being JSON, any parser reading it stops too.
+    """
+    import numpy as np
+
+    codes = np.frombuffer(data.replace(b"\\\\", b"__").replace(b'\\"', b"__"), dtype=np.uint8)
+    quotes = np.flatnonzero(codes == ord('"'))
+    marks = np.flatnonzero((codes == ord(",")) | (codes == ord("[")) | (codes == ord("{"))
+                           | (codes == ord("]")) | (codes == ord("}")))
+    kinds = codes[marks[np.searchsorted(quotes, marks) % 2 == 0]]
+    opens = (kinds == ord("[")) | (kinds == ord("{"))
+    closes = (kinds == ord("]")) | (kinds == ord("}"))
+    values = 1 + int(np.count_nonzero(kinds == ord(","))) + int(np.count_nonzero(opens))
+    running = np.cumsum(opens.astype(np.int32) - closes, dtype=np.int64)
+    pairs = len(quotes) // 2 * 2
+    longest = int((quotes[1:pairs:2] - quotes[0:pairs:2]).max()) + 1 if pairs else 0
+    return values, int(running.max()) if len(running) else 0, longest
+
+
+def _check_structure(data, name, budget):
+    """Refuse a notebook whose JSON would cost the grader far more than its size says, before anything parses it."""
+    values, depth, longest = json_structure(data)
+    if longest > budget.max_json_string:
+        raise Refused(f"{name} holds a JSON string of {longest} bytes, more than {budget.max_json_string}: "
+                      "clear its outputs (a large image or printout is one string), then save it again")
+    if depth > budget.max_json_depth:
+        raise Refused(f"{name} has lists or objects nested {depth} deep, more than {budget.max_json_depth}: "
+                      "a notebook saved by Jupyter is never this deep; save it again from Jupyter")
+    if values > budget.max_json_values:
+        raise Refused(f"{name} holds about {values} JSON values (numbers, strings, keys, lists), more than "
+                      f"{budget.max_json_values}: clear its outputs and remove what was added to its metadata, "
+                      "then save it again")
+
+
 def _check_cells(path, name, budget):
-    """Refuse a notebook with more cells than the budget (one that is not JSON is left to nbgrader)."""
+    """Refuse a notebook over the budget: its JSON's structure first, then cells (one not JSON is left to nbgrader)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    _check_structure(data, name, budget)
     try:
-        with open(path, "rb") as f:
-            nb = json.load(f)
+        nb = json.loads(data)
     except (ValueError, RecursionError, UnicodeDecodeError):
         return
     if not isinstance(nb, dict):

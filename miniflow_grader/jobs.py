@@ -52,6 +52,7 @@ class NotebookJob:
     avoid: set = field(default_factory=set)   # workers that refused it
     worker: str = None
     result: JobResult = None
+    node: object = None                 # the sanitized notebook as read once (nbformat), until it is saved
 
 
 @dataclass

@@ -6,6 +6,8 @@ the report lists, and a run the learner did not cause to fail is told apart.
 """
 import io
 import json
+import math
+import struct
 import zipfile
 
 import nbformat
@@ -16,24 +18,94 @@ from .jobs import JobResult
 NPZ_LIMIT = 64 * 1024 ** 2          # uncompressed bytes accepted from one probe file
 TEXT_LIMIT = 20_000                 # characters of text accepted in one probe array (messages, names)
 MESSAGE_LIMIT = 2000                # characters of a failure message shown to a learner
+MEMBER_LIMIT = 256                  # arrays in one probe file (np.savez writes one member for each)
+LISTING_LIMIT = 256 * 1024          # bytes of a probe file's list of members
+RATIO_LIMIT = 100                   # how far a member may be compressed (np.savez stores, 1 to 1)...
+RATIO_FREE = 1024 ** 2              # ...once it is larger than this
+
+
+def probe_members(data):
+    """How many members the zip archive `data` lists and how many bytes its listing takes, from its end record.
+
+    Read before zipfile reads the listing (which costs time per member): the
+    record is where zipfile looks for it, in the last 64 KiB. ZIP64 archives
+    (for more than 65,535 members or 4 GiB) are never what np.savez writes here.
+    """
+    end = len(data) - 22
+    if end < 0:
+        raise ValueError("it is not a zip archive")
+    if data[end:end + 4] != b"PK\x05\x06":
+        end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 65535), len(data) - 21)
+        if end < 0:
+            raise ValueError("it is not a zip archive")
+    members, listing = struct.unpack("<HI", data[end + 10:end + 16])
+    if data.rfind(b"PK\x06\x07", max(0, end - 20), end) >= 0 or members == 0xFFFF or listing == 0xFFFFFFFF:
+        raise ValueError("it is a ZIP64 archive, which np.savez does not write for a few arrays")
+    return members, listing
 
 
 def load_probe_file(data):
-    """The arrays in one probe file (bytes), as plain ndarrays; raises ValueError if it is not an honest npz."""
+    """The arrays in one probe file (bytes), as plain ndarrays; raises ValueError if it is not an honest npz.
+
+    Its structure is checked before it is read (members and the bytes of their
+    listing, from the end record; then the sizes and compression each member
+    declares, and each array's header against its member's size), and it is read
+    once, a member at a time.
+    """
+    if len(data) > NPZ_LIMIT:
+        raise ValueError(f"the probe file takes {len(data)} bytes, more than {NPZ_LIMIT}")
+    members, listing = probe_members(data)
+    if members > MEMBER_LIMIT or listing > LISTING_LIMIT:
+        raise ValueError(f"the saved values are {members} members listed in {listing} bytes, more than "
+                         f"{MEMBER_LIMIT} (one per array)")
+    arrays = {}
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        total = sum(info.file_size for info in archive.infolist())
-    if total > NPZ_LIMIT:
-        raise ValueError(f"the saved values take {total} bytes, more than {NPZ_LIMIT}")
-    with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
-        arrays = {}
-        for key in loaded.files:
-            value = np.array(loaded[key], copy=True)
+        infos = archive.infolist()
+        if len(infos) > MEMBER_LIMIT:
+            raise ValueError(f"the saved values are {len(infos)} members, more than {MEMBER_LIMIT}")
+        total = sum(info.file_size for info in infos)
+        if total > NPZ_LIMIT:
+            raise ValueError(f"the saved values take {total} bytes, more than {NPZ_LIMIT}")
+        for info in infos:
+            if info.file_size > RATIO_FREE and info.file_size > RATIO_LIMIT * max(info.compress_size, 1):
+                raise ValueError(f"{info.filename!r} is compressed {info.file_size // max(info.compress_size, 1)} "
+                                 f"to 1, more than {RATIO_LIMIT} to 1")
+            if not info.filename.endswith(".npy"):
+                raise ValueError(f"{info.filename[:100]!r} is not an array file (np.savez writes NAME.npy)")
+            key = info.filename[:-4]
+            with archive.open(info) as member:
+                value = _read_array(member, info.file_size, key)
             if value.dtype.kind not in "biufU":
                 raise ValueError(f"{key!r} holds {value.dtype} values, not numbers")
             if value.dtype.kind == "U" and value.size * (value.dtype.itemsize // 4) > TEXT_LIMIT:
                 raise ValueError(f"{key!r} holds more than {TEXT_LIMIT} characters of text")
             arrays[key] = value
     return arrays
+
+
+def _read_array(member, size, key):
+    """One .npy member: its header checked against the member's size before any array is made."""
+    version = np.lib.format.read_magic(member)
+    if version not in ((1, 0), (2, 0), (3, 0)):
+        raise ValueError(f"{key!r} is not an array file")
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    try:
+        shape, fortran, dtype = read_header(member, max_header_size=10_000)
+    except Exception as error:     # numpy's header parser raises more than ValueError on what it cannot read
+        raise ValueError(f"{key!r} has an array header numpy cannot read ({type(error).__name__})") from None
+    if dtype.hasobject or dtype.kind not in "biufU" or dtype.fields is not None or dtype.subdtype is not None:
+        raise ValueError(f"{key!r} holds {dtype} values, not numbers")
+    if any(d < 0 for d in shape):
+        raise ValueError(f"{key!r} says it holds an array of shape {shape}")
+    count = math.prod(shape)
+    if count * dtype.itemsize > size:
+        raise ValueError(f"{key!r} says it holds {count} values of {dtype.itemsize} bytes, more than its "
+                         f"{size} bytes")
+    raw = member.read(count * dtype.itemsize + 1)
+    if len(raw) != count * dtype.itemsize:
+        raise ValueError(f"{key!r} holds {len(raw)} bytes of values, not the {count * dtype.itemsize} its header says")
+    value = np.frombuffer(raw, dtype=dtype).copy()
+    return value.reshape(shape, order="F" if fortran else "C")
 
 
 # --- reading what the sandbox wrote ---------------------------------------------------
@@ -194,7 +266,7 @@ def judge_run(run, job, source, limits, checks, problem=None):
     infrastructure problem that made the grader run it again.
     """
     result = JobResult(source["known"], seconds=run.seconds, output_cap=limits.output_bytes)
-    sent = nbformat.read(job.sanitized, as_version=4)
+    sent = job.node if job.node is not None else nbformat.read(job.sanitized, as_version=4)
     grade_cells = {}
     for index, cell in enumerate(sent.cells):
         if cell.cell_type != "code":

@@ -4,13 +4,21 @@ Outputs are cleared, read-only and test cells are overwritten from the source
 version, and deleted test cells are put back (nbgrader_steps.py). Each notebook
 then becomes a NotebookJob: the sanitized folder's files as data, and a seed
 that learners cannot predict (derived from the course's secret).
+
+The staged notebook is parsed once here, and the sanitized notebook travels on
+in the job (as nbgrader's preprocessors hand on `nb`), so that judging and
+saving parse it no more: a notebook's JSON costs the trusted process in
+proportion to its values, at every parse.
 """
+import datetime
 import hmac
+import os
 from pathlib import Path
 
 import nbformat
+from nbconvert.preprocessors import Preprocessor
 from nbconvert.writers import FilesWriter
-from nbgrader.converters.base import BaseConverter, NbGraderException
+from nbgrader.converters.base import NbGraderException
 
 from .jobs import NotebookJob
 from .nbgrader_steps import SandboxAutograde
@@ -21,6 +29,42 @@ def folder_files(folder):
     folder = Path(folder)
     return {str(p.relative_to(folder)): p.read_bytes()
             for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+def read_notebook(path):
+    """The notebook at `path` (the grader's staged copy) as nbformat reads it, in version 4: the one parse."""
+    with open(path, encoding="utf-8") as f:
+        return nbformat.read(f, as_version=4)
+
+
+class KeepNotebook(Preprocessor):
+    """The last preprocessor of a conversion: keeps the notebook as the others left it (what nbgrader writes)."""
+
+    kept = None
+
+    def preprocess(self, nb, resources):
+        self.kept = nb
+        return nb, resources
+
+
+def convert_node(converter, path, nb):
+    """nbgrader's convert_single_notebook for `path`, on `nb` already read: the sanitized notebook it wrote.
+
+    As BaseConverter.convert_single_notebook and nbconvert's from_filename do,
+    except that the notebook is not read from `path` again.
+    """
+    resources = converter.init_single_notebook_resources(str(path))
+    resources.setdefault("metadata", {})
+    folder, base = os.path.split(str(path))
+    resources["metadata"]["name"] = os.path.splitext(base)[0]
+    resources["metadata"]["path"] = folder
+    modified = datetime.datetime.fromtimestamp(os.path.getmtime(path), tz=datetime.timezone.utc)
+    resources["metadata"]["modified_date"] = modified.strftime("%B %-d, %Y")
+    keep = KeepNotebook()
+    converter.exporter.register_preprocessor(keep, enabled=True)
+    output, resources = converter.exporter.from_notebook_node(nb, resources=resources)
+    converter.write_single_notebook(output, resources)
+    return keep.kept
 
 
 class Sanitizer:
@@ -86,17 +130,21 @@ class Sanitizer:
             converter._sanitizing = True
             converter._init_preprocessors()
             try:
-                BaseConverter.convert_single_notebook(converter, path)
+                nb = read_notebook(path)
             except Exception as error:
-                try:
-                    nbformat.read(path, as_version=4)
-                    detail = (f"nbgrader could not prepare {notebook}.ipynb for grading "
-                              f"({type(error).__name__}: {str(error)[:200]})")
-                except Exception:
-                    detail = f"{notebook}.ipynb could not be read as a notebook ({type(error).__name__})"
-                self.saver.zero(submission, [notebook], "unreadable", detail)
+                self.saver.zero(submission, [notebook], "unreadable",
+                                f"{notebook}.ipynb could not be read as a notebook ({type(error).__name__})")
                 continue
+            try:
+                sanitized = convert_node(converter, path, nb)
+            except Exception as error:
+                self.saver.zero(submission, [notebook], "unreadable",
+                                f"nbgrader could not prepare {notebook}.ipynb for grading "
+                                f"({type(error).__name__}: {str(error)[:200]})")
+                continue
+            finally:
+                del nb
             dest = Path(converter._format_dest(self.assignment, student))
             submission.jobs.append(NotebookJob(
                 student, notebook, dest / f"{notebook}.ipynb",
-                self.seed(student, notebook, submission.fingerprint), folder_files(dest)))
+                self.seed(student, notebook, submission.fingerprint), folder_files(dest), node=sanitized))

@@ -33,6 +33,7 @@ from nbgrader.converters.base import BaseConverter
 from . import intake
 from .inert import make_notebook_inert
 from .judge import error_output
+from .sanitize import convert_node
 
 DELIVERY_FILES = ("timestamp.txt", "submission_secret.txt")
 
@@ -180,7 +181,10 @@ class Saver:
             converter._init_preprocessors()
             converter.current_result = job.result
             try:
-                BaseConverter.convert_single_notebook(converter, str(job.sanitized))
+                if job.node is None:
+                    BaseConverter.convert_single_notebook(converter, str(job.sanitized))
+                else:
+                    convert_node(converter, job.sanitized, job.node)
             except Exception as error:
                 detail = f"nbgrader could not save the grades of {job.notebook}.ipynb ({type(error).__name__})"
                 self.zero(submission, [job.notebook], "grader_error", detail)
@@ -188,6 +192,7 @@ class Saver:
             finally:
                 converter._sanitizing = True
                 converter.current_result = None
+                job.node = None
             submission.parts.update(job.result.parts)
             limits += [dict(item, notebook=job.notebook) for item in job.result.limits]
         if submission.jobs:

@@ -81,3 +81,55 @@ def test_feedback_and_export_work_unchanged_on_our_grades(course, monkeypatch):
         rows = {(r["student_id"], r["assignment"]): float(r["score"]) for r in csv.DictReader(f)}
     assert rows[("blank", assignment)] == 0
     assert rows[("solved", assignment)] == float(rows[("solved", assignment)]) > 0
+
+
+def _stage_of(stack):
+    """The grading stage whose code made a call: the innermost frame in one of the stages' modules."""
+    stages = {"intake.py": "intake", "submissions.py": "intake", "sanitize.py": "sanitize", "judge.py": "judge",
+              "saving.py": "saving", "grade.py": "coordinator"}
+    for frame in reversed(stack):
+        parts = frame.filename.replace("\\", "/").split("/")
+        if len(parts) >= 2 and parts[-2] == "miniflow_grader" and parts[-1] in stages:
+            return stages[parts[-1]]
+    return "elsewhere"
+
+
+def test_each_notebook_is_parsed_once_per_stage_at_most(tmp_path, monkeypatch):
+    """Every JSON parse of a learner's notebook in the trusted process is counted, with the stage that made it."""
+    import collections
+    import json
+    import traceback
+    require("bwrap", "grading in a sandbox")
+    monkeypatch.delenv("MINIFLOW_GRADEBOOK_URL", raising=False)
+    root = C.make_course(tmp_path / "course")
+    learners = ["ada", "grace", "blank"]
+    for student in learners:
+        nb = C.correct_submission(root) if student != "blank" else C.released(root)
+        nb.metadata["parse_marker"] = f"parse-marker-{student}"
+        C.submit(root, student, nb)
+    parses = collections.Counter()
+    real_loads = json.loads
+
+    def counting_loads(text, *args, **kwargs):
+        raw = text if isinstance(text, str) else bytes(text).decode("utf-8", "replace")
+        for student in learners:
+            if f"parse-marker-{student}" in raw:
+                parses[student, _stage_of(traceback.extract_stack()[:-1])] += 1
+        return real_loads(text, *args, **kwargs)
+
+    (tmp_path / "scratch").mkdir()
+    monkeypatch.setattr(json, "loads", counting_loads)
+    with scratch_in(tmp_path / "scratch"):
+        summary = Grader(C.ASSIGNMENT, root, jobs=2, limits=Limits(wall_seconds=120), progress=False).run()
+    monkeypatch.setattr(json, "loads", real_loads)
+    assert sorted(summary["graded"]) == sorted(learners)
+    for student in learners:
+        stages = {stage: n for (who, stage), n in parses.items() if who == student}
+        assert stages == {"intake": 1, "sanitize": 1}, (student, stages)
+    autograded = nbformat.read(root / "autograded" / "ada" / C.ASSIGNMENT / f"{C.ASSIGNMENT}.ipynb", as_version=4)
+    assert autograded.metadata["parse_marker"] == "parse-marker-ada"     # what was saved is the learner's notebook
+    rows = gradebook_dump(f"sqlite:///{root}/gradebook.db", C.ASSIGNMENT)
+    scores = {}
+    for student, notebook, grade_id, auto, manual, needs_manual, max_score in rows:
+        scores[student] = scores.get(student, 0) + (auto or 0)
+    assert scores["ada"] == scores["grace"] == sum(C.points(root).values()) and scores["blank"] == 0

@@ -15,7 +15,9 @@ import pytest
 
 from hostile import course as C
 from hostile.catalogue import CATALOGUE, CORRECT, CORRECT_ADD_FROM_SERVER
+from hostile.probes import BUILDERS, probe_entries
 from hostile.support import gradebook_dump, leftover_processes, require, scratch_in, serving
+from miniflow_grader import judge
 from miniflow_grader.records import Records
 from miniflow_grader.grade import Grader
 from miniflow_grader.machine.sandbox import Limits
@@ -160,3 +162,63 @@ def test_report_shows_scores_failures_and_limits(graded):
     assert "<tr><td>correct_reference</td>" not in limits
     graded_on = text.split("<h2>Every submission</h2>")[1]       # which machine graded each one
     assert "<tr><td>correct_reference</td><td>6</td><td>" in graded_on and "(this machine)" in graded_on
+
+
+# --- probe files whose structure would cost the grader more than their size says ----------------------------
+
+PROBES = probe_entries()
+
+
+@pytest.mark.parametrize("build", BUILDERS, ids=lambda b: b.__name__)
+def test_a_probe_file_is_refused_by_its_structure_before_it_is_read(monkeypatch, build):
+    data, phrase = build()
+    opened = []
+    real = judge.zipfile.ZipFile
+    monkeypatch.setattr(judge.zipfile, "ZipFile", lambda *a, **k: opened.append(a) or real(*a, **k))
+    with pytest.raises(ValueError, match=phrase):
+        judge.load_probe_file(data)
+    assert len(opened) <= 1
+    if build.__name__ in ("many_members", "zip64_members", "lying_end_record", "not_a_zip"):
+        assert opened == []           # refused from the end record: zipfile never reads the listing
+
+
+def test_an_honest_probe_file_is_read_once_and_the_same_as_np_load():
+    import io
+
+    import numpy as np
+    buffer = io.BytesIO()
+    values = dict(scalar=np.float64(19.0), matrix=np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+                  ints=np.array([[18, 21], [42, 49]]), flags=np.array([True, False]), text=np.array("a message"),
+                  empty=np.zeros((0, 3)))
+    np.savez(buffer, **values)
+    got = judge.load_probe_file(buffer.getvalue())
+    assert set(got) == set(values)
+    for key, value in values.items():
+        assert got[key].dtype == value.dtype and got[key].shape == value.shape and np.array_equal(got[key], value)
+
+
+@pytest.fixture(scope="module")
+def probes_graded(tmp_path_factory):
+    require("bwrap", "grading in a sandbox")
+    root = C.make_course(tmp_path_factory.mktemp("course"), timeout=10)
+    scratch = tmp_path_factory.mktemp("scratch")
+    with scratch_in(scratch):
+        for entry in PROBES + CORRECT[:1]:
+            submit_entry(root, entry, 0, scratch=scratch)
+        summary = Grader(C.ASSIGNMENT, root, jobs=os.cpu_count(), limits=Limits(**LIMITS), progress=False).run()
+    records = Records(f"sqlite:///{root}/gradebook.db")
+    infos = {row["student"]: json.loads(row["info"]) for row in records.rows(C.ASSIGNMENT)}
+    records.close()
+    return root, summary, infos, scratch
+
+
+@pytest.mark.parametrize("entry", PROBES, ids=lambda e: e.name)
+def test_a_hostile_probe_file_fails_only_its_part_with_the_reason(probes_graded, entry):
+    root, summary, infos, scratch = probes_graded
+    info = infos[entry.name]
+    passed = {grade_id for grade_id, part in info["parts"].items() if part["passed"]}
+    assert passed == entry.passes, info["parts"]
+    for grade_id, phrase in entry.message.items():
+        assert phrase in " ".join(info["parts"][grade_id]["message"].split()), info["parts"][grade_id]
+    assert infos[CORRECT[0].name]["score"] == sum(C.points(root).values())
+    assert leftover_processes(scratch) == []

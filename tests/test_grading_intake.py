@@ -13,13 +13,20 @@ import nbformat
 import pytest
 
 from hostile import course as C
-from hostile.files import FILE_ENTRIES, SECRET_MARKERS, plant_all
+from hostile.files import FILE_ENTRIES, HOSTILE_CHARS, HOSTILE_TEXT, SECRET_MARKERS, plant_all
 from hostile.support import gradebook_dump, leftover_processes, require, scratch_in
 from miniflow_grader import intake
 from miniflow_grader.records import Records
 
 # grading a whole course in sandboxes (its fixture) takes minutes on two busy cores
 pytestmark = pytest.mark.timeout(1500)
+
+FEEDBACK_CONFIG = """
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import GetGrades
+from miniflow_grader.feedback import LateNote
+c.GenerateFeedback.preprocessors = [GetGrades, LateNote, CSSHTMLHeaderPreprocessor]
+"""
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +35,8 @@ def graded(tmp_path_factory):
     if os.geteuid() != 0:
         pytest.skip("device files need root to make")
     root = C.make_course(tmp_path_factory.mktemp("course"), timeout=10)
+    with open(root / "nbgrader_config.py", "a") as config:      # the feedback page as the project's config makes it
+        config.write(FEEDBACK_CONFIG)
     scratch = tmp_path_factory.mktemp("scratch")
     planted = plant_all(root, FILE_ENTRIES, C.correct_submission(root))
     with scratch_in(scratch):
@@ -76,6 +85,8 @@ def test_a_refused_submission_gets_zero_and_says_why(graded, entry):
     page = _feedback_page(root, student)
     assert page.is_file(), feedback.stderr[-2000:]
     assert entry.refused in page.read_text(encoding="utf-8")
+    summary = done.stderr[done.stderr.index("NOT GRADED"):]       # the run's last words name it, and why
+    assert any(line.startswith(f"  {student}") and entry.refused in line for line in summary.splitlines()), summary
 
 
 @pytest.mark.parametrize("entry", [e for e in FILE_ENTRIES if e.id_refused], ids=lambda e: e.name)
@@ -168,6 +179,31 @@ def test_identical_notebooks_are_flagged_for_the_instructor(graded):
     assert any(note["kind"] == "identical" and "alice" in note["detail"] for note in notes), notes
     report = (root / "reports" / C.ASSIGNMENT / "index.html").read_text(encoding="utf-8")
     assert "identical to the one of" in report
+
+
+def test_learner_text_is_shown_as_text_in_everything_the_grader_writes(graded, tmp_path):
+    """Every page, CSV and line of terminal output: none holds a raw control, escape or bidi character.
+
+    (hostile_text carries them in every field it controls; refused file names and ids carry others.)"""
+    root, planted, done, feedback, rows, grades, scratch, exchange = graded
+    exported = subprocess.run([str(C.BIN / "nbgrader"), "export", f"--to={tmp_path / 'grades.csv'}"], cwd=root,
+                              env=C.env(), capture_output=True, text=True, timeout=600)
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    written = {"the grading run's stdout": done.stdout, "the grading run's stderr": done.stderr,
+               "generate_feedback's stderr": feedback.stderr, "export's stdout": exported.stdout}
+    for top in (root / "feedback", root / "reports", exchange, tmp_path):
+        for path in sorted(top.rglob("*")):
+            if path.is_file() and path.suffix in (".html", ".csv", ".txt", ".log", ".json"):
+                written[str(path)] = path.read_text(encoding="utf-8", errors="strict")
+    mine = _feedback_page(root, "hostile_text").read_text(encoding="utf-8")
+    assert "\\u202e" in mine and "\\x9b" in mine and "\\x07" in mine     # the learner's text is there, visibly
+    report = (root / "reports" / C.ASSIGNMENT / "index.html").read_text(encoding="utf-8")
+    assert "\\u202e" in report                                        # Mul's failure message, from its exception
+    for where, text in written.items():
+        raw = sorted({f"U+{ord(c):04X}" for c in text if c in HOSTILE_CHARS})
+        assert not raw, (where, raw)
+    graded_nb = nbformat.read(root / "autograded" / "hostile_text" / C.ASSIGNMENT / f"{C.ASSIGNMENT}.ipynb", 4)
+    assert any(HOSTILE_TEXT in cell.source for cell in graded_nb.cells)    # the graded notebook keeps what was written
 
 
 def test_no_process_is_left_behind(graded):

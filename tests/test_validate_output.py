@@ -11,9 +11,7 @@ import sys
 import nbformat
 import pytest
 
-from submissions.catalogue import REPO, build_submission, grading, notebook_path
-
-MINE = ["ps1_nodes", "ps2_topological_sort", "ps3_forward", "ps4_backprop"]
+from submissions.catalogue import ASSIGNMENTS, REPO, build_submission, grading, notebook_path
 
 
 def nbgrader_validate(path):
@@ -23,7 +21,7 @@ def nbgrader_validate(path):
 
 
 def test_hidden_test_cells_are_released_as_a_docstring_and_an_import():
-    for assignment in MINE:
+    for assignment in ASSIGNMENTS:
         for cell in nbformat.read(notebook_path("exercises", assignment), as_version=4).cells:
             if grading(cell).get("grade") and grading(cell)["grade_id"].endswith("_hidden"):
                 lines = cell.source.splitlines()
@@ -31,7 +29,7 @@ def test_hidden_test_cells_are_released_as_a_docstring_and_an_import():
                 assert lines[1] == "from miniflow_grader import check"
 
 
-@pytest.mark.parametrize("assignment", MINE)
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_nbgrader_validate_gives_clean_output_on_the_released_and_the_solved_exercise(assignment, tmp_path):
     released = nbgrader_validate(notebook_path("exercises", assignment))
     solved_path = tmp_path / f"{assignment}.ipynb"

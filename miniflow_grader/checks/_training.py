@@ -11,7 +11,9 @@ computes from the seed. So the probe (:func:`run_training`) notes, at each step,
 network was fed (as row numbers), the learning rate passed, the trainables handed over, whether the weights are
 the ones the previous step left, the gradients compared with a fresh backward pass on the same batch, and the
 graph's structure; the compare (:func:`judge_run`) replays the rule and names the first thing that differs, with
-a hint only where the record matches a known wrong variant that the check computes itself.
+a hint only where the record matches a known wrong variant that the check computes itself. A loop that leaves
+the rule is stopped at the end of the epoch after the one it first left it in: two epochs show how it differs,
+and a wrong loop costs a grading run two epochs, not all of them.
 """
 from dataclasses import dataclass, field
 
@@ -54,17 +56,25 @@ class Loop:
 
 # --- the rule -----------------------------------------------------------------------------
 
-def replay(loop, n_examples, n_features, seed, epochs=None):
-    """The rule from `seed`: (W1, W2) as first drawn, and the rows of every step, shape (steps, batch_size)."""
+def replay(loop, n_examples, n_features, seed, epochs=None, per_epoch=None):
+    """The rule from `seed`: (W1, W2) as first drawn, and the rows of every step, shape (steps, batch_size).
+
+    With `per_epoch`, each epoch takes that many steps of its shuffle instead of n_examples // batch_size."""
     settings = loop.settings
     epochs = settings["epochs"] if epochs is None else epochs
     batch_size, h = settings["batch_size"], settings["n_hidden"]
     rng = np.random.default_rng(seed)
     W1, W2 = loop.draw(rng, n_features, h, loop.n_out)
-    per_epoch = n_examples // batch_size
+    per_epoch = n_examples // batch_size if per_epoch is None else per_epoch
     rows = [rng.permutation(n_examples)[:per_epoch * batch_size].reshape(per_epoch, batch_size)
             for _ in range(epochs)]
     return W1, W2, np.concatenate(rows) if rows else np.zeros((0, batch_size), dtype=int)
+
+
+def _canonical(X_, index):
+    """Each row's number in `index` (canonical_rows): the row numbers of a step, as the recorder notes them."""
+    return np.array([index[np.ascontiguousarray(r, dtype=float).tobytes()] for r in np.asarray(X_, dtype=float)],
+                    dtype=int)
 
 
 def canonical_rows(X_):
@@ -102,13 +112,20 @@ class Recorder:
         self.rows = []
         self.signatures = []
         self.start, self.last, self.gradients = {}, {}, []
+        self.previous, self.on_previous = None, []   # the step before's batch; the gradients against it
         self.structure = ""
         self.foreign = None
         self.graph_key, self.graph = None, None
         self.stopped = ""
+        W1, W2, rows = replay(loop, len(y_), X_.shape[1], seed, self.epochs)
+        self.expected = {"W1": W1, "W2": W2, "rows": _canonical(X_, self.index)[rows]}
+        self.deviated = None   # the first step at which the record differs from the rule
 
     def __call__(self, trainables, learning_rate=1e-2):
         step = self.calls
+        if self.deviated is not None and step >= (self.deviated // max(self.per_epoch, 1) + 2) * self.per_epoch:
+            self.stopped = "deviated"   # the epoch that left the rule and the next one show how it differs
+            raise Stop()
         self.calls += 1
         if self.calls > self.most:
             self.calls -= 1
@@ -159,17 +176,42 @@ class Recorder:
                 raise Problem(f"sgd_update was given {getattr(t, 'name', t)!r}, which has no gradient of its own "
                               "(t.gradients[t]): pass the trainable Input nodes [W1, b1, W2, b2], after "
                               "forward_and_backward(graph).")
-        if step in GRADIENT_STEPS and size > 0 and len(named) == 4:
+        compared = step in GRADIENT_STEPS and size > 0 and len(named) == 4
+        if compared:
             self.gradients.append(self._compare_gradients(graph, named))
+            self.on_previous.append(np.full((4, 2), np.nan) if self.previous is None else
+                                    self._compare_gradients(graph, named, (X, y) + self.previous))
+        if step + 1 in GRADIENT_STEPS and batch is not None and y is not None:
+            self.previous = (np.array(X.value, copy=True), np.array(y.value, copy=True))
         if size == 0:
             self.stopped = "empty"
             raise Stop()
         if size > self.batch_size:
             self.stopped = "too_big"
             raise Stop()
+        if self.deviated is None and self._deviates(step, rows, compared):
+            self.deviated = step
         for t in trainables:
             t.value = t.value - learning_rate * t.gradients[t]
         self.last = {name: np.array(t.value, dtype=float, copy=True) for name, t in named.items()}
+
+    def _deviates(self, step, rows, compared):
+        """Whether this step already differs from the rule in something judge_run rejects."""
+        if not (self.complete[-1] and self.labels_ok[-1] and self.continuous[-1]):
+            return True
+        if not np.isclose(self.rates[-1], self.loop.settings["learning_rate"], rtol=1e-9, atol=0):
+            return True
+        if step >= len(self.expected["rows"]) or not np.array_equal(rows, self.expected["rows"][step]):
+            return True
+        if step == 0 and (not all(_same(self.start.get(name), self.expected[name]) for name in ("W1", "W2"))
+                          or any(np.any(self.start[name] != 0) for name in ("b1", "b2"))
+                          or self.structure and self.structure not in accepted_structures(self.loop)):
+            return True
+        if compared:
+            scales, residuals = self.gradients[-1][:, 0], self.gradients[-1][:, 1]
+            right = np.isclose(scales, 1.0, rtol=1e-6, atol=0) & (residuals < 1e-6)
+            return bool(np.any(~np.isnan(scales) & ~right))
+        return False
 
     def _graph(self, trainables):
         """The data Inputs X and y beside the trainables, and the whole graph in topological order."""
@@ -186,10 +228,15 @@ class Recorder:
             graph = []
         return X, y, graph
 
-    def _compare_gradients(self, graph, named):
-        """(scale, residual) of each trainable's gradient against a fresh backward pass on the same batch."""
+    def _compare_gradients(self, graph, named, previous=None):
+        """(scale, residual) of each trainable's gradient against a fresh backward pass on the same batch (or, with
+        `previous` = (X, y, X's value, y's value) of the step before, on that batch)."""
         given = {name: np.array(t.gradients[t], dtype=float, copy=True) for name, t in named.items()}
         result = np.full((4, 2), np.nan)
+        if previous is not None:
+            X, y, X_value, y_value = previous
+            kept = X.value, y.value
+            X.value, y.value = X_value, y_value
         try:
             with np.errstate(all="ignore"):
                 for n in graph:
@@ -210,6 +257,8 @@ class Recorder:
         finally:
             for name, t in named.items():
                 t.gradients[t] = given[name]
+            if previous is not None:
+                X.value, y.value = kept
         return result
 
 
@@ -281,6 +330,7 @@ def run_training(namespace, loop, X_, y_, seed, outputs, prefix, epochs=None, fi
     outputs[prefix + "signatures"] = np.array(recorder.signatures or [""], dtype=str)
     outputs[prefix + "structure"] = np.array(recorder.structure)
     outputs[prefix + "gradients"] = np.array(recorder.gradients, dtype=float).reshape(-1, 4, 2)
+    outputs[prefix + "on_previous"] = np.array(recorder.on_previous, dtype=float).reshape(-1, 4, 2)
     for name, value in recorder.start.items():
         outputs[prefix + "start_" + name] = value
     for name, value in recorder.last.items():
@@ -361,13 +411,19 @@ def judge_run(outputs, prefix, what, loop, X_, y_, seed, extra=()):
     return _judge_returned(outputs, prefix, what, loop, n_features)
 
 
-def _judge_structure(outputs, prefix, what, loop):
-    got = str(outputs.get(prefix + "structure", ""))
+def accepted_structures(loop):
+    """The graphs the task's network may be written as (the cost's arguments either way round if it is symmetric)."""
     wanted = loop.structure()
     accepted = {wanted}
     if loop.symmetric_cost:
         accepted.add(wanted.replace(f"{loop.cost}(y, .)", f"{loop.cost}(., y)"))
-    if not got or got in accepted:
+    return accepted
+
+
+def _judge_structure(outputs, prefix, what, loop):
+    got = str(outputs.get(prefix + "structure", ""))
+    wanted = loop.structure()
+    if not got or got in accepted_structures(loop):
         return
     parts = got.split(" -> ")
     kinds = [p.split("(")[0] for p in parts]
@@ -411,6 +467,14 @@ def _judge_rate(outputs, prefix, what, loop):
                     "as it is.")
         elif np.allclose(used, rate ** 2):
             hint = "the rate squared: pass learning_rate as it is, once."
+        elif len(used) > 1:
+            first = int(np.argmax(~np.isclose(rates, rates[0], rtol=1e-9, atol=0)))
+            raise CheckFailed(f"{what}: the learning rate changed during the training: sgd_update was given "
+                              f"{rates[0]:.6g} up to step {first}, then {rates[first]:.6g} from step {first + 1} "
+                              f"({len(used)} different rates in {len(rates)} steps), but it was given "
+                              f"learning_rate={rate:g}.\n"
+                              "Hint: the task keeps the rate the same at every step: sgd_update(trainables, "
+                              "learning_rate).")
         else:
             hint = "pass it on as it is: sgd_update(trainables, learning_rate)."
         raise CheckFailed(f"{what}: {loop.function} called sgd_update with the learning rate {shown}, but it was "
@@ -430,6 +494,14 @@ def _judge_rate(outputs, prefix, what, loop):
                 f"the gradients of the cost, and sgd_update was given the rate {rate:g} as well: every step moved "
                 f"by learning_rate**2 * gradient = {rate * rate:.3g} * gradient, not {rate:g} * gradient.\nHint: "
                 "leave t.gradients as the backward pass left them; sgd_update applies the learning rate, once.")
+        previous = np.asarray(outputs.get(prefix + "on_previous", np.zeros((0, 4, 2))), dtype=float).reshape(-1, 4, 2)
+        later = previous[k:][~np.all(np.isnan(previous[k:, :, 0]), axis=1)]
+        if len(later) and np.all(np.isclose(later[:, :, 0], 1.0, rtol=1e-6, atol=0) & (later[:, :, 1] < 1e-6)):
+            raise CheckFailed(
+                f"{what}: from step {k + 1} on, the gradients handed to sgd_update were computed on the batch of the "
+                "step before: forward_and_backward(graph) ran before X.value and y.value were set to the step's "
+                "rows.\nHint: in each step, first X.value = X_data[rows] and y.value = y_data[rows], then "
+                "forward_and_backward(graph), then sgd_update(trainables, learning_rate).")
         same_scale = np.allclose(scales[~np.isnan(scales)], scales[~np.isnan(scales)][0], rtol=1e-6)
         if same_scale and np.all(residuals[~np.isnan(residuals)] < 1e-6):
             observed = f"{scales[~np.isnan(scales)][0]:.6g} times the gradients of the cost"
@@ -560,8 +632,7 @@ def _judge_batches(outputs, prefix, what, loop, X_, y_, seed, stopped, extra=())
         raise CheckFailed(f"{what}: at step {step + 1} y did not hold the labels of the rows X held: the images "
                           "and their labels were drawn separately.\nHint: draw the rows once per step and feed both "
                           "from them, X.value = X_data[rows] and y.value = y_data[rows].")
-    index = canonical_rows(X_)
-    canon = np.array([index[np.ascontiguousarray(r, dtype=float).tobytes()] for r in np.asarray(X_, dtype=float)])
+    canon = _canonical(X_, canonical_rows(X_))
     expected = canon[replay(loop, n, X_.shape[1], seed, epochs)[2]]
     got = rows[:len(expected)]
     if np.array_equal(got, expected[:len(got)]):
@@ -580,6 +651,13 @@ def _judge_batches(outputs, prefix, what, loop, X_, y_, seed, stopped, extra=())
                 f"gives {inline(expected[step][:6])}...")
     rule = ("Hint: the rule: rng = np.random.default_rng(seed) once; the weights first; then each epoch order = "
             "rng.permutation(len(y_data)), and step i trains on order[i * batch_size:(i + 1) * batch_size].")
+    if 0 < step < per_epoch:
+        taken = canon[replay(loop, n, X_.shape[1], seed, -(-len(got) // step), per_epoch=step)[2]]
+        if np.array_equal(got, taken[:len(got)]):
+            raise CheckFailed(
+                f"{what}: each epoch took {step} step(s) of its shuffle, then drew the next epoch's order; with {n} "
+                f"examples and batch_size={batch_size} an epoch is {per_epoch} steps ({observed}).\nHint: each epoch "
+                "takes len(y_data) // batch_size steps: for i in range(len(y_data) // batch_size).")
     if len(got) > 1 and all(np.array_equal(r, got[0]) for r in got[1:]):
         raise CheckFailed(f"{what}: every step fed X the same {batch_size} rows, {inline(got[0][:6])}..., so the "
                           f"network only ever learns from those examples.\n{rule}")
@@ -601,6 +679,13 @@ def _judge_batches(outputs, prefix, what, loop, X_, y_, seed, stopped, extra=())
                               f"(np.random.default_rng(seed)) inside the loop over epochs ({observed}).\nHint: create "
                               "it once, at the start of the function, before the weights are drawn.")
         raise CheckFailed(f"{what}: every epoch trained on the same batches in the same order ({observed}).\n{rule}")
+    drawn = np.random.default_rng(seed)
+    loop.draw(drawn, X_.shape[1], settings["n_hidden"], loop.n_out)
+    if np.array_equal(got, canon[[drawn.choice(n, size=batch_size, replace=False) for _ in range(len(got))]]):
+        raise CheckFailed(f"{what}: every step drew a batch of its own, rng.choice(len(y_data), batch_size, "
+                          f"replace=False), so within an epoch some rows come again and others never ({observed})."
+                          "\nHint: each epoch takes len(y_data) // batch_size steps through one order = "
+                          "rng.permutation(len(y_data)): step i trains on order[i * batch_size:(i + 1) * batch_size].")
     first_epoch = got[:per_epoch].ravel()
     if len(np.unique(first_epoch)) < len(first_epoch):
         integers = np.random.default_rng(seed)

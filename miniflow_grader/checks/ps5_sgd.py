@@ -5,8 +5,8 @@ import miniflow
 from miniflow import Input, Linear, MSE, Sigmoid
 
 from . import _training
-from .common import (CheckFailed, attempt, inline, learner, other_inputs, random_shape, recorded, same, small,
-                     targets, visible_and_hidden, with_random_case)
+from .common import (CheckFailed, attempt, inline, learner, matching_hints, other_inputs, random_shape, recorded,
+                     same, small, targets, visible_and_hidden, with_random_case)
 
 targets("ps5_sgd", ["sgd_update"])
 
@@ -93,8 +93,27 @@ def _judge_sgd(i, values, grads, rate, outputs):
                   "use the learning_rate argument instead of a fixed 0.01."),
                  (-lr * g, "the new value is the old value minus the step, not the step alone."),
                  (v, f"trainable {j + 1} was not updated: loop over every trainable, for t in trainables."
-                  if j else "the value did not change: assign the updated value to t.value.")]
+                  if j else "the value did not change: assign the updated value to t.value."),
+                 (v - lr * np.clip(g, -1, 1), "the gradient was clipped to [-1, 1]: the step is learning_rate * "
+                  "gradient, with the gradient as the backward pass left it.")]
+        if not matching_hints(got, v - lr * g, hints):
+            hints += _other_rate(got, v, g, lr, rate)
         same(got, v - lr * g, what, hints, shape_hint="the update keeps the shape of the value.")
+
+
+def _other_rate(got, v, g, lr, rate):
+    """A hint if `got` is one step of another size, v - c * g: which step was taken, and which one is meant."""
+    if got.shape != v.shape or not np.all(np.isfinite(got)) or not np.any(g):
+        return []
+    i = int(np.argmax(np.abs(g)))
+    c = float((v.flat[i] - got.flat[i]) / g.flat[i])
+    if c <= 0 or np.isclose(c, lr, rtol=1e-6):
+        return []
+    if rate is None:
+        return [(v - c * g, f"called without a learning rate, it stepped with {c:.3g} * gradient; the default is "
+                            "0.01: def sgd_update(trainables, learning_rate=1e-2).")]
+    return [(v - c * g, f"it stepped with {c:.3g} * gradient, but the learning rate given was {rate:.3g}: the step "
+                        "is learning_rate * gradient.")]
 
 
 visible_and_hidden(

@@ -67,6 +67,9 @@ class _SoftmaxCrossEntropy(Node):
         classes, z = np.asarray(labels.value), np.asarray(logits.value)
         if z.ndim == 2 and z.shape[0] == 0:
             raise _training.EmptyBatch()
+        if classes.ndim == 2 and classes.shape == z.shape == (len(z), 10) and np.all(np.sum(classes, axis=1) == 1):
+            raise Problem(f"SoftmaxCrossEntropy(labels, logits) was given labels of shape {classes.shape}: the labels "
+                          "were one-hot rows. It takes the digits themselves, shape (n,): y.value = y_data[rows].")
         if classes.ndim != 1 or z.ndim != 2 or len(classes) != len(z) or z.shape[1] != 10:
             raise Problem(f"SoftmaxCrossEntropy(labels, logits) was given labels of shape {classes.shape} and logits "
                           f"of shape {z.shape}: the labels (n,) come first, then the logits (n, 10) of the network.")

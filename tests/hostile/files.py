@@ -19,6 +19,13 @@ from . import course as C
 
 SECRET_MARKERS = ("root:", "seed_secret", "PATH=", "SQLite format")
 
+# what a terminal, a page or a spreadsheet would act on, in one string: a screen clear, a window title ended by
+# BEL, a one-byte CSI (C1), NEL, the Unicode line and paragraph separators, every bidirectional override,
+# embedding, isolate and mark, and a zero-width space
+HOSTILE_TEXT = ("\x1b[2J\x1b]0;owned\x07\x9b31m\x85\u2028\u2029\u202a\u202b\u202c\u202d\u202e"
+                "\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u200b\x1bc=HYPERLINK(1)")
+HOSTILE_CHARS = sorted(set(HOSTILE_TEXT) - set("[]2J0;owned31m=HYPERLINK()c"))
+
 
 @dataclass
 class FileEntry:
@@ -147,8 +154,64 @@ def _control_name(folder, ctx):
     (folder / "two\nlines.txt").write_text("x")
 
 
+def _hostile_text(folder, ctx):
+    """Every text field a learner controls carries HOSTILE_TEXT: a comment, a markdown cell, stdout, stderr,
+    a rich display, an exception's text and traceback, and the message of a failing check (Mul raises it)."""
+    nb = nbformat.from_dict(json.loads(json.dumps(ctx["correct"])))
+    hostile = repr(HOSTILE_TEXT)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "mul_solution":
+            cell.source = (f"# {HOSTILE_TEXT}\nclass Mul(Node):\n    def __init__(self, *inputs, name=None):\n"
+                           f"        Node.__init__(self, inputs, name)\n\n    def forward(self):\n"
+                           f"        raise ValueError({hostile})\n")
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell(f"# {HOSTILE_TEXT}"))
+    nb.cells.append(nbformat.v4.new_code_cell(
+        f"import sys\nfrom IPython.display import display, HTML\nprint({hostile})\n"
+        f"print({hostile}, file=sys.stderr)\ndisplay(HTML({hostile}))\n{hostile}"))
+    nb.cells.append(nbformat.v4.new_code_cell(f"raise RuntimeError({hostile})"))
+    nbformat.write(nb, folder / f"{C.ASSIGNMENT}.ipynb")
+
+
+def _named(name):
+    def plant(folder, ctx):
+        _correct(folder, ctx)
+        (folder / "data").mkdir()
+        (folder / "data" / name).write_text("x")
+    return plant
+
+
 def _nesting_bomb(folder, ctx):
     (folder / f"{C.ASSIGNMENT}.ipynb").write_text("[" * 200000 + "]" * 200000)
+
+
+def _with_metadata(value):
+    """A correct notebook whose metadata carries `value`: valid JSON, and well under the byte and cell budgets."""
+    def plant(folder, ctx):
+        nb = nbformat.from_dict(json.loads(json.dumps(ctx["correct"])))
+        nb.metadata["extra"] = value() if callable(value) else value
+        nbformat.write(nb, folder / f"{C.ASSIGNMENT}.ipynb")
+    return plant
+
+
+def _deep_value(depth):
+    value = 0
+    for i in range(depth):
+        value = {"a": value} if i % 2 else [value]
+    return value
+
+
+def _tiny_lines(folder, ctx):
+    """Ten cells of 70,000 one-character lines: under every character budget, not under the value one."""
+    nb = nbformat.from_dict(json.loads(json.dumps(ctx["correct"])))
+    nb.cells += [nbformat.v4.new_markdown_cell(["\n"] * 70_000) for _ in range(10)]
+    nbformat.write(nb, folder / f"{C.ASSIGNMENT}.ipynb")
+
+
+def _value_flood_in_an_output(folder, ctx):
+    nb = nbformat.from_dict(json.loads(json.dumps(ctx["correct"])))
+    nb.cells[-1].outputs = [nbformat.v4.new_output("execute_result", execution_count=1,
+                                                   data={"application/json": {"x": [0] * 1_000_000}})]
+    nbformat.write(nb, folder / f"{C.ASSIGNMENT}.ipynb")
 
 
 def _copy_of(source_key, name=None):
@@ -235,9 +298,36 @@ FILE_ENTRIES = [
               refused="rename it"),
     # --- names -------------------------------------------------------------------------------
     FileEntry("bad_file_name", "a file name that is not UTF-8", _bad_name, refused="UTF-8"),
-    FileEntry("control_file_name", "a file name with a newline", _control_name, refused="control characters"),
+    FileEntry("control_file_name", "a file name with a newline", _control_name, refused="U+000A"),
+    FileEntry("c1_file_name", "a file name with U+009B, a terminal's one-byte CSI", _named("a\x9b2Jb.csv"),
+              refused="U+009B"),
+    FileEntry("nel_file_name", "a file name with NEL, a line break to some readers", _named("a\x85b.csv"),
+              refused="U+0085"),
+    FileEntry("bidi_file_name", "a file name with a right-to-left override (shows as another name)",
+              _named("report\u202evsc.exe"), refused="U+202E"),
+    FileEntry("isolate_file_name", "a file name with a bidi isolate", _named("a\u2067b.csv"), refused="U+2067"),
+    FileEntry("zero_width_file_name", "a file name with a zero-width space", _named("da\u200bta.csv"),
+              refused="U+200B"),
+    FileEntry("private_file_name", "a file name with a private-use character", _named("a\uf8ffb.csv"),
+              refused="U+F8FF"),
+    FileEntry("unassigned_file_name", "a file name with a code point Unicode has not assigned",
+              _named("a\u0378b.csv"), refused="U+0378"),
+    FileEntry("separator_file_name", "a file name with U+2028 and U+2029", _named("a\u2028b\u2029c.csv"),
+              refused="U+2028"),
+    # --- learner text that a terminal or a page would act on: graded, and shown as text -------
+    FileEntry("hostile_text", "control, escape and bidi characters in every text a learner writes (Mul fails)",
+              _hostile_text, score=3),
     # --- broken, but only for itself ---------------------------------------------------------
-    FileEntry("nesting_bomb", "a notebook of 200,000 nested brackets", _nesting_bomb, score=0),
+    # --- structure that costs the grader more than its size says: refused before it is parsed -
+    FileEntry("nesting_bomb", "a notebook of 200,000 nested brackets", _nesting_bomb, refused="nested"),
+    FileEntry("deep_metadata", "a valid notebook with metadata nested 100 deep", _with_metadata(_deep_value(100)),
+              refused="nested 102 deep"),
+    FileEntry("key_flood", "a valid notebook of 8 MB whose metadata holds 600,000 small keys",
+              _with_metadata(lambda: {f"k{i}": 0 for i in range(600_000)}), refused="JSON values"),
+    FileEntry("line_flood", "ten cells of 70,000 one-character lines", _tiny_lines, refused="JSON values"),
+    FileEntry("output_flood", "an output of a million zeros", _value_flood_in_an_output, refused="JSON values"),
+    FileEntry("string_flood", "a valid notebook whose metadata holds one string of 20 MiB (under the 32 MiB cap)",
+              _with_metadata(lambda: "x" * (20 * 1024 ** 2)), refused="JSON string of"),
     FileEntry("odd_timestamp", "a timestamp.txt that is not a date (it would be graded as on time)",
               _odd_timestamp, refused="timestamp"),
     FileEntry("timestamp_zone_path", "a timestamp whose time zone is a file for dateutil to open",

@@ -131,6 +131,13 @@ def normalised_text(text):
     return " ".join(str(text).split())
 
 
+def specific(message):
+    """A message that names a cause or an observation beyond the numbers: a hint, the learner's own error, or a
+    finding that is neither a bare expected/got nor an error passed on as it was raised."""
+    return ("Hint:" in message or "Your cell that defines" in message
+            or not any(bare in message for bare in ("expected:", "your code raised", "contains NaN")))
+
+
 def says(message, fragment):
     return normalised_text(fragment) in normalised_text(message)
 
@@ -191,3 +198,21 @@ def grade_in_process(nb, solutions_nb=None):
             results[info["grade_id"]] = (0 if failed else info["points"], info["points"],
                                          failed or output.getvalue())
     return results
+
+
+def namespace_of(assignment, replacements=None, fill=True, try_it=True):
+    """The globals of a submission notebook after running all of its cells except the grade cells.
+
+    Without `try_it`, the cells the learner only tries things in (no nbgrader metadata) are left out too: the
+    solution cells and the given cells they need are the learner's code, loaded once to be graded many times.
+    """
+    nb = build_submission(assignment, replacements, fill=fill)
+    namespace = {"__name__": "__main__"}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or grading(cell).get("grade") or not (try_it or grading(cell)):
+            continue
+        try:
+            exec(compile(cell.source, "<cell>", "exec"), namespace)
+        except Exception:   # an unfinished exercise raises NotImplementedError in its try-it cells
+            pass
+    return namespace
