@@ -229,6 +229,79 @@ def test_every_caption_is_shown_under_its_figure(browser, site):
     assert not problems, "\n".join(problems)
 
 
+# Which of the controls the book draws itself holds the focus, and what it shows: the colour-mode button (the
+# mode the page is in), the search field, a folded cell's summary (open or not, and its shown prompt).
+FOCUSED = """() => {
+    const focused = document.activeElement;
+    const own = focused && focused.closest('.miniflow-theme-switch, .miniflow-search button, .miniflow-fold');
+    if (!own) return null;
+    const fold = own.closest('details');
+    return {part: own.matches('.miniflow-theme-switch') ? 'theme' : own.closest('.miniflow-search') ? 'search' : 'fold',
+            mode: document.documentElement.dataset.mode, theme: document.documentElement.dataset.theme,
+            text: own.innerText.replace(/\\s+/g, ' ').trim(),
+            open: fold ? fold.open : null, search: !!document.querySelector('#pst-search-dialog[open]')};
+}"""
+MODES = {"light": "Light", "dark": "Dark", "auto": "System Settings"}
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_the_books_own_controls_are_named_by_what_they_show_and_work_from_the_keyboard(browser, site, scheme):
+    """Tab from the top of a chapter reaches the colour-mode button, the search field and a folded cell; each is
+    named by the words or the icon's title it shows; Enter and Space switch the mode (the name follows it), open
+    the search dialog (Escape closes it) and open and close the fold (its name follows its prompt)."""
+    from playwright.sync_api import expect
+    reader = Reader(browser, site, scheme)
+    keys = reader.page.keyboard
+    focused = reader.page.locator(":focus")
+    now = lambda: reader.page.evaluate(FOCUSED)          # noqa: E731
+    reached = {}
+    try:
+        reader.open("book/04_forward.html")
+        for _ in range(400):
+            keys.press("Tab")
+            state = now()
+            if state is None or state["part"] in reached:
+                continue
+            reached[state["part"]] = state
+            if state["part"] == "theme":
+                # sphinx-book-theme takes the focus off this button when it is pressed (a blur on click, meant
+                # for the mouse): the test gives it back before each key, as a reader's Shift+Tab would.
+                button = reader.page.locator(".miniflow-theme-switch")
+                for key in ["Enter", " "]:
+                    button.focus()
+                    expect(focused).to_have_accessible_name(f"Color mode: {MODES[state['mode']]}")
+                    keys.press(key)
+                    button.focus()
+                    after = now()
+                    assert after["mode"] != state["mode"], f"{key!r} left the colour mode at {state['mode']}"
+                    expect(focused).to_have_accessible_name(f"Color mode: {MODES[after['mode']]}")
+                    state = after
+            elif state["part"] == "search":
+                expect(focused).to_have_accessible_name(state["text"])
+                assert state["text"].startswith("Search"), state
+                keys.press("Enter")
+                assert reader.page.evaluate("() => !!document.querySelector('#pst-search-dialog[open]')")
+                assert reader.page.evaluate("() => document.activeElement.matches('#pst-search-dialog input')")
+                keys.press("Escape")
+                assert not reader.page.evaluate("() => !!document.querySelector('#pst-search-dialog[open]')")
+            else:
+                assert state["open"] is False, "a fold is open before it is asked to"
+                expect(focused).to_have_accessible_name(state["text"])
+                assert state["text"].startswith("Show"), state
+                for key, opened in [("Enter", True), ("Enter", False), (" ", True), (" ", False)]:
+                    keys.press(key)
+                    after = now()
+                    assert after["open"] is opened, f"{key!r} left the fold {'closed' if opened else 'open'}"
+                    assert after["text"].startswith("Hide" if opened else "Show"), after
+                    expect(focused).to_have_accessible_name(after["text"])
+            if len(reached) == 3:
+                break
+        assert set(reached) == {"theme", "search", "fold"}, f"Tab reached only {sorted(reached)}"
+        assert not reader.outside and not reader.errors, reader.outside + reader.errors
+    finally:
+        reader.close()
+
+
 ASSISTIVE_MATH = """() => {
     const containers = [...document.querySelectorAll('mjx-container')];
     return {typeset: containers.length,
