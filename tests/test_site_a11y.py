@@ -7,6 +7,8 @@
   (_templates/, _ext/folded_cells.py) are the book's.
 - Every image says in words what it shows: alt text that is not a file name, and a few words long.
 - Math is typeset with MathJax's accessibility extensions: hidden MathML a screen reader reads.
+- The controls the book draws itself (colour mode, search, folded cells) are reached by Tab, named by what
+  they show, and worked with Enter and Space.
 
 `python tests/test_site_a11y.py DIR` runs the same audit on a site already built in DIR (for example
 _build/html) and prints axe-core's counts per rule, impact and scheme (`pytest -s` prints them too).
