@@ -698,6 +698,14 @@ def _judge_batches(outputs, prefix, what, loop, X_, y_, seed, stopped, extra=())
                           f"replace=False), so within an epoch some rows come again and others never ({observed})."
                           "\nHint: each epoch takes len(y_data) // batch_size steps through one order = "
                           "rng.permutation(len(y_data)): step i trains on order[i * batch_size:(i + 1) * batch_size].")
+    each_step = np.random.default_rng(seed)
+    loop.draw(each_step, X_.shape[1], settings["n_hidden"], loop.n_out)
+    at = [(i % max(per_epoch, 1)) * batch_size for i in range(len(got))]
+    if np.array_equal(got, canon[[each_step.permutation(n)[a:a + batch_size] for a in at]]):
+        raise CheckFailed(f"{what}: a new order = rng.permutation(len(y_data)) was drawn at every step, not once per "
+                          f"epoch, so an epoch's batches overlap and some rows are never seen ({observed}).\nHint: "
+                          "draw the order at the start of each epoch, in the loop over epochs and before the loop over "
+                          "steps; step i trains on order[i * batch_size:(i + 1) * batch_size].")
     first_epoch = got[:per_epoch].ravel()
     if len(np.unique(first_epoch)) < len(first_epoch):
         integers = np.random.default_rng(seed)
