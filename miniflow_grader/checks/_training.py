@@ -110,6 +110,7 @@ class Recorder:
         self.calls = 0
         self.rates, self.sizes, self.complete, self.labels_ok, self.continuous = [], [], [], [], []
         self.rows = []
+        self.labels_stored = -1   # at the first step whose y does not match X: where y_data[s:s + len(y)] is y
         self.signatures = []
         self.start, self.last, self.gradients = {}, {}, []
         self.previous, self.on_previous = None, []   # the step before's batch; the gradients against it
@@ -158,6 +159,10 @@ class Recorder:
             labels = None if y is None else np.asarray(y.value, dtype=float).reshape(-1)
             self.labels_ok.append(labels is not None and len(labels) == len(batch) and all(
                 i < 0 or self.y_[i] == v for i, v in zip(found, labels)))
+            if not self.labels_ok[-1] and self.labels_ok.count(False) == 1 and labels is not None:
+                self.labels_stored = next((s for s in range(0, len(self.y_) - len(labels) + 1, max(len(labels), 1))
+                                           if np.array_equal(np.asarray(self.y_[s:s + len(labels)], dtype=float)
+                                                             .reshape(-1), labels)), -1)
         else:
             self.labels_ok.append(True)
         self.rows.append(rows)
@@ -325,6 +330,7 @@ def run_training(namespace, loop, X_, y_, seed, outputs, prefix, epochs=None, fi
     outputs[prefix + "sizes"] = np.array(recorder.sizes, dtype=int)
     outputs[prefix + "complete"] = np.array(recorder.complete, dtype=bool)
     outputs[prefix + "labels_ok"] = np.array(recorder.labels_ok, dtype=bool)
+    outputs[prefix + "labels_stored"] = np.array(recorder.labels_stored, dtype=int)
     outputs[prefix + "continuous"] = np.array(recorder.continuous, dtype=bool)
     outputs[prefix + "rows"] = np.array(recorder.rows, dtype=int).reshape(-1, recorder.batch_size)
     outputs[prefix + "signatures"] = np.array(recorder.signatures or [""], dtype=str)
@@ -629,8 +635,14 @@ def _judge_batches(outputs, prefix, what, loop, X_, y_, seed, stopped, extra=())
     labels_ok = np.atleast_1d(outputs[prefix + "labels_ok"])
     if not np.all(labels_ok):
         step = int(np.argmin(labels_ok))
-        raise CheckFailed(f"{what}: at step {step + 1} y did not hold the labels of the rows X held: the images "
-                          "and their labels were drawn separately.\nHint: draw the rows once per step and feed both "
+        stored = int(outputs.get(prefix + "labels_stored", -1))
+        if stored >= 0:
+            raise CheckFailed(f"{what}: at step {step + 1} y held y_data[{stored}:{stored + batch_size}], the "
+                              "entries in their stored order, but X held other rows: the rows were chosen for X_data "
+                              "only, so each example is trained towards another one's y.\nHint: index both "
+                              "with the same rows, X.value = X_data[rows] and y.value = y_data[rows].")
+        raise CheckFailed(f"{what}: at step {step + 1} y did not hold y_data's entries for the rows X held: X_data and "
+                          "y_data were indexed by different draws.\nHint: draw the rows once per step and feed both "
                           "from them, X.value = X_data[rows] and y.value = y_data[rows].")
     canon = _canonical(X_, canonical_rows(X_))
     expected = canon[replay(loop, n, X_.shape[1], seed, epochs)[2]]
@@ -686,6 +698,14 @@ def _judge_batches(outputs, prefix, what, loop, X_, y_, seed, stopped, extra=())
                           f"replace=False), so within an epoch some rows come again and others never ({observed})."
                           "\nHint: each epoch takes len(y_data) // batch_size steps through one order = "
                           "rng.permutation(len(y_data)): step i trains on order[i * batch_size:(i + 1) * batch_size].")
+    each_step = np.random.default_rng(seed)
+    loop.draw(each_step, X_.shape[1], settings["n_hidden"], loop.n_out)
+    at = [(i % max(per_epoch, 1)) * batch_size for i in range(len(got))]
+    if np.array_equal(got, canon[[each_step.permutation(n)[a:a + batch_size] for a in at]]):
+        raise CheckFailed(f"{what}: a new order = rng.permutation(len(y_data)) was drawn at every step, not once per "
+                          f"epoch, so an epoch's batches overlap and some rows are never seen ({observed}).\nHint: "
+                          "draw the order at the start of each epoch, in the loop over epochs and before the loop over "
+                          "steps; step i trains on order[i * batch_size:(i + 1) * batch_size].")
     first_epoch = got[:per_epoch].ravel()
     if len(np.unique(first_epoch)) < len(first_epoch):
         integers = np.random.default_rng(seed)

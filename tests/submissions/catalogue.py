@@ -15,6 +15,7 @@ except the replaced ones.
 """
 import contextlib
 import io
+import itertools
 import json
 import linecache
 import sys
@@ -205,14 +206,31 @@ def namespace_of(assignment, replacements=None, fill=True, try_it=True):
 
     Without `try_it`, the cells the learner only tries things in (no nbgrader metadata) are left out too: the
     solution cells and the given cells they need are the learner's code, loaded once to be graded many times.
+    The cells run as in IPython's kernel (see grade_in_process): `In` lists their sources, their lines can be read
+    back for tracebacks, and what each one raised is kept, so a check reports the learner's own error, with its
+    line, as the graded notebook does.
     """
+    from miniflow_grader.checks import common
     nb = build_submission(assignment, replacements, fill=fill)
-    namespace = {"__name__": "__main__"}
+    history = [""]
+    namespace = {"__name__": "__main__", "In": history}
+    sys.last_type = sys.last_value = sys.last_traceback = None
+    common.CELLS_RUN.clear()
     for cell in nb.cells:
         if cell.cell_type != "code" or grading(cell).get("grade") or not (try_it or grading(cell)):
             continue
+        filename = f"<cell {next(_CELL_NUMBERS)} {grading(cell).get('grade_id', '')}>"
+        linecache.cache[filename] = (len(cell.source), None, cell.source.splitlines(True), filename)
+        history.append(cell.source)
+        raised = None
         try:
-            exec(compile(cell.source, "<cell>", "exec"), namespace)
-        except Exception:   # an unfinished exercise raises NotImplementedError in its try-it cells
-            pass
+            exec(compile(cell.source, filename, "exec"), namespace)
+        except Exception as error:   # an unfinished exercise raises NotImplementedError in its try-it cells
+            sys.last_type, sys.last_value, sys.last_traceback = type(error), error, error.__traceback__
+            raised = error
+        common.CELLS_RUN.append((cell.source.strip(), raised))
     return namespace
+
+
+#: A number for each cell loaded, so that no two cells' lines share a name in linecache.
+_CELL_NUMBERS = itertools.count()

@@ -1,5 +1,5 @@
 # shuffles the images and the labels with two different permutations
-# expect: {"assignment": "ps6_classification", "score": 10, "visible": true, "message": "y did not hold the labels of the rows X held"}
+# expect: {"assignment": "ps6_classification", "score": 10, "visible": true, "message": "y did not hold y_data's entries for the rows X held"}
 # %% classifier_solution
 def train_classifier(X_data, y_data, n_hidden=32, epochs=30, batch_size=32, learning_rate=0.2, seed=0):
     rng = np.random.default_rng(seed)

@@ -1,5 +1,5 @@
 # shuffles the images and the labels with two different permutations
-# expect: {"assignment": "ps5_sgd", "score": 3, "visible": true, "message": "y did not hold the labels of the rows X held"}
+# expect: {"assignment": "ps5_sgd", "score": 3, "visible": true, "message": "y did not hold y_data's entries for the rows X held"}
 # %% train_solution
 def train(X_data, y_data, n_hidden=10, epochs=100, batch_size=11, learning_rate=0.05, seed=0):
     rng = np.random.default_rng(seed)
